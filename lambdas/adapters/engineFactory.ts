@@ -1,0 +1,99 @@
+/**
+ * Assembles a ConversationEngine from its trained artefacts (models/), a knowledge base and the providers
+ * chosen at the edge. Both faces call this; only the injected embedder/model provider differ.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { ConfidenceModel, type SerializedConfidenceModel } from '#core/confidence';
+import { ConversationEngine } from '#core/conversationEngine';
+import { EscalationPolicy } from '#core/escalationPolicy';
+import { FaqRanker, type SerializedRanker } from '#core/faqRanker';
+import { buildKnowledgeIndex, type KnowledgeIndexOptions } from '#core/knowledgeIndex';
+import type { Clock, Embedder, ModelProvider } from '#core/ports';
+import { type SerializedClassifier, SupportClassifier } from '#core/supportClassifier';
+import type { Faq } from '#core/types';
+import { ExtractiveAnswerer } from '#core/extractiveAnswerer';
+import { EmbeddingStore } from './embeddingStore';
+import { UseLiteEmbedder } from './useLiteEmbedder';
+
+export const DEFAULT_MODELS_DIR = resolve(import.meta.dirname, '..', '..', 'models');
+
+export interface RetrievalArtefact {
+  readonly version: string;
+  readonly ranker: SerializedRanker;
+  readonly confidence: SerializedConfidenceModel;
+  /** Threshold chosen at training time for a wrong-answer rate of at most 7 % on held-in data. */
+  readonly defaultThreshold: number;
+  readonly metrics?: Record<string, unknown>;
+}
+
+export interface EngineArtefacts {
+  readonly classifier: SerializedClassifier;
+  readonly retrieval: RetrievalArtefact;
+}
+
+function readArtefact<T>(path: string): T {
+  if (!existsSync(path)) {
+    throw new Error(`model artefact ${path} is missing: run \`npm run train\` to produce it`);
+  }
+  return JSON.parse(readFileSync(path, 'utf8')) as T;
+}
+
+export function loadEngineArtefacts(dir = DEFAULT_MODELS_DIR): EngineArtefacts {
+  return {
+    classifier: readArtefact(join(dir, 'classifier.json')),
+    retrieval: readArtefact(join(dir, 'retrieval.json')),
+  };
+}
+
+export interface EngineOptions extends KnowledgeIndexOptions {
+  readonly faqs: readonly Faq[];
+  /** Embeds customer messages at run time. */
+  readonly embedder: Embedder;
+  /** Embeds the KB texts when the index is built (e.g. a persistent cache). @default embedder */
+  readonly indexEmbedder?: Embedder;
+  readonly artefacts: EngineArtefacts;
+  /** @default the local extractive provider */
+  readonly model?: ModelProvider;
+  /** @default the artefact's trained threshold */
+  readonly confidenceThreshold?: number;
+  readonly clock?: Clock;
+}
+
+export async function createConversationEngine(options: EngineOptions): Promise<ConversationEngine> {
+  const { artefacts } = options;
+  return new ConversationEngine({
+    embedder: options.embedder,
+    classifier: new SupportClassifier(artefacts.classifier),
+    knowledge: await buildKnowledgeIndex(options.faqs, options.indexEmbedder ?? options.embedder, options),
+    ranker: new FaqRanker(artefacts.retrieval.ranker),
+    confidence: new ConfidenceModel(artefacts.retrieval.confidence),
+    policy: new EscalationPolicy({
+      confidenceThreshold: options.confidenceThreshold ?? artefacts.retrieval.defaultThreshold,
+    }),
+    model: options.model ?? new ExtractiveAnswerer(options.clock),
+    clock: options.clock,
+  });
+}
+
+export interface EmbeddedEngineOptions extends Omit<EngineOptions, 'embedder' | 'indexEmbedder' | 'artefacts'> {
+  readonly modelsDir?: string;
+  /** Where vectors of KB texts are cached between starts. @default models/kb-embeddings.jsonl (read-only) */
+  readonly embeddingCachePath?: string;
+}
+
+/** The engine with the shipped USE-lite embedder and artefacts: the local face and embedded Lambdas. */
+export async function createEmbeddedEngine(options: EmbeddedEngineOptions): Promise<ConversationEngine> {
+  const modelsDir = options.modelsDir ?? DEFAULT_MODELS_DIR;
+  const embedder = await UseLiteEmbedder.load();
+  const shipped = new EmbeddingStore(embedder, join(modelsDir, 'kb-embeddings.jsonl'));
+  const indexEmbedder = options.embeddingCachePath ? new EmbeddingStore(shipped, options.embeddingCachePath) : shipped;
+  const engine = await createConversationEngine({
+    ...options,
+    embedder,
+    indexEmbedder,
+    artefacts: loadEngineArtefacts(modelsDir),
+  });
+  if (indexEmbedder !== shipped) indexEmbedder.save();
+  return engine;
+}

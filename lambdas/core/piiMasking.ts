@@ -1,0 +1,457 @@
+/**
+ * PII masking applied to every text before it reaches a model provider or a log. Pure: imports nothing.
+ *
+ * Detection is a handful of linear scans (no regex with nested unbounded quantifiers), so adversarial input
+ * cannot trigger catastrophic backtracking. Digits are grouped once and classified by shape and checksum
+ * (Luhn for cards, mod-97 for IBANs), with surrounding context used to keep ids, dates, versions and
+ * amounts unmasked.
+ */
+
+export type PiiKind = 'email' | 'phone' | 'card' | 'iban' | 'address' | 'ssn' | 'ip';
+
+/** One detected piece of PII; offsets are in the original text, end exclusive. */
+export interface PiiFinding {
+  readonly kind: PiiKind;
+  readonly start: number;
+  readonly end: number;
+}
+
+export interface MaskedText {
+  readonly text: string;
+  readonly found: PiiFinding[];
+}
+
+export const PII_PLACEHOLDERS: Record<PiiKind, string> = {
+  email: '[EMAIL]',
+  phone: '[PHONE]',
+  card: '[CARD]',
+  iban: '[IBAN]',
+  address: '[ADDRESS]',
+  ssn: '[SSN]',
+  ip: '[IP]',
+};
+
+/** Tie-break when two candidates cover the same length: the more specific (checksummed) kind wins. */
+const KIND_PRIORITY: Record<PiiKind, number> = { iban: 0, card: 1, ssn: 2, email: 3, ip: 4, phone: 5, address: 6 };
+
+export function maskPii(text: string): MaskedText {
+  const found = resolveOverlaps(text.length, [
+    ...findEmails(text),
+    ...findIbans(text),
+    ...findNumericPii(text),
+    ...findAddresses(text),
+  ]);
+  let masked = '';
+  let cursor = 0;
+  for (const finding of found) {
+    masked += text.slice(cursor, finding.start) + PII_PLACEHOLDERS[finding.kind];
+    cursor = finding.end;
+  }
+  return { text: masked + text.slice(cursor), found };
+}
+
+export const containsPii = (text: string): boolean => maskPii(text).found.length > 0;
+
+/** Longest candidate wins, then the earliest, then the most specific kind. Returned in text order. */
+function resolveOverlaps(length: number, candidates: PiiFinding[]): PiiFinding[] {
+  const ranked = [...candidates].sort(
+    (a, b) =>
+      b.end - b.start - (a.end - a.start) || a.start - b.start || KIND_PRIORITY[a.kind] - KIND_PRIORITY[b.kind],
+  );
+  const taken = new Uint8Array(length);
+  const accepted: PiiFinding[] = [];
+  for (const candidate of ranked) {
+    let free = true;
+    for (let i = candidate.start; i < candidate.end && free; i++) free = taken[i] === 0;
+    if (!free) continue;
+    taken.fill(1, candidate.start, candidate.end);
+    accepted.push(candidate);
+  }
+  return accepted.sort((a, b) => a.start - b.start);
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Character classes
+
+const code = (text: string, i: number): number => (i >= 0 && i < text.length ? text.charCodeAt(i) : -1);
+const isDigit = (c: number): boolean => c >= 48 && c <= 57;
+const isAsciiLetter = (c: number): boolean => (c >= 65 && c <= 90) || (c >= 97 && c <= 122);
+const isAsciiAlnum = (c: number): boolean => isDigit(c) || isAsciiLetter(c);
+/** Letters of any script count as word characters, so "ÄB12" is not split into "Ä" + "B12". */
+const isWordChar = (c: number): boolean => isAsciiAlnum(c) || c === 95 || c > 127;
+
+// ---------------------------------------------------------------------------------------------------------
+// Email: expand around each '@'; local and domain parts never contain '@', so each character is read at
+// most twice however many '@' the text holds.
+
+const isLocalChar = (c: number): boolean => isAsciiAlnum(c) || c === 46 || c === 95 || c === 37 || c === 43 || c === 45;
+const isDomainChar = (c: number): boolean => isAsciiAlnum(c) || c === 46 || c === 45;
+
+export function findEmails(text: string): PiiFinding[] {
+  const out: PiiFinding[] = [];
+  for (let at = text.indexOf('@'); at !== -1; at = text.indexOf('@', at + 1)) {
+    let start = at;
+    while (isLocalChar(code(text, start - 1))) start--;
+    while (start < at && code(text, start) === 46) start++;
+    let end = at + 1;
+    while (isDomainChar(code(text, end))) end++;
+    while (end > at + 1 && !isAsciiAlnum(code(text, end - 1))) end--;
+    if (start === at || !isEmailDomain(text.slice(at + 1, end))) continue;
+    out.push({ kind: 'email', start, end });
+  }
+  return out;
+}
+
+function isEmailDomain(domain: string): boolean {
+  const labels = domain.split('.');
+  const tld = labels[labels.length - 1] ?? '';
+  return labels.length >= 2 && labels.every((l) => l.length > 0) && /^[A-Za-z]{2,24}$/.test(tld);
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// IBAN: country code + 2 check digits + BBAN of the country's registered length, optionally grouped by
+// single spaces, validated with ISO 13616 mod-97.
+
+const IBAN_LENGTHS: Record<string, number> = {
+  AD: 24, AE: 23, AL: 28, AT: 20, AZ: 28, BA: 20, BE: 16, BG: 22, BH: 22, BR: 29, BY: 28, CH: 21, CR: 22,
+  CY: 28, CZ: 24, DE: 22, DK: 18, DO: 28, EE: 20, EG: 29, ES: 24, FI: 18, FO: 18, FR: 27, GB: 22, GE: 22,
+  GI: 23, GL: 18, GR: 27, GT: 28, HR: 21, HU: 28, IE: 22, IL: 23, IQ: 23, IS: 26, IT: 27, JO: 30, KW: 30,
+  KZ: 20, LB: 28, LC: 32, LI: 21, LT: 20, LU: 20, LV: 21, MC: 27, MD: 24, ME: 22, MK: 19, MR: 27, MT: 31,
+  MU: 30, NL: 18, NO: 15, PK: 24, PL: 28, PS: 29, PT: 25, QA: 29, RO: 24, RS: 22, SA: 24, SC: 31, SE: 24,
+  SI: 19, SK: 24, SM: 27, ST: 25, SV: 28, TL: 23, TN: 24, TR: 26, UA: 29, VA: 22, VG: 24, XK: 20,
+};
+
+const IBAN_START = /\b[A-Za-z]{2}\d{2}/g;
+
+export function findIbans(text: string): PiiFinding[] {
+  const out: PiiFinding[] = [];
+  for (const match of text.matchAll(IBAN_START)) {
+    const start = match.index;
+    const length = IBAN_LENGTHS[match[0].slice(0, 2).toUpperCase()];
+    if (length === undefined) continue;
+    let compact = match[0].toUpperCase();
+    let end = start + 4;
+    while (compact.length < length) {
+      let c = code(text, end);
+      if (c === 32 && isAsciiAlnum(code(text, end + 1))) c = code(text, ++end);
+      if (!isAsciiAlnum(c)) break;
+      compact += String.fromCharCode(c).toUpperCase();
+      end++;
+    }
+    if (compact.length !== length || isWordChar(code(text, end)) || !isValidIbanChecksum(compact)) continue;
+    out.push({ kind: 'iban', start, end });
+  }
+  return out;
+}
+
+function isValidIbanChecksum(iban: string): boolean {
+  const rearranged = iban.slice(4) + iban.slice(0, 4);
+  let remainder = 0;
+  for (const ch of rearranged) {
+    const c = ch.charCodeAt(0);
+    const value = isDigit(c) ? c - 48 : c - 55;
+    remainder = value > 9 ? (remainder * 100 + value) % 97 : (remainder * 10 + value) % 97;
+  }
+  return remainder === 1;
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Numbers: phones, cards, SSNs and IPv4 addresses. Maximal digit runs are collected once; a candidate is
+// a chain of up to MAX_GROUPS runs joined by phone-style separators, classified by its shape.
+
+interface DigitGroup {
+  readonly start: number;
+  readonly end: number;
+  readonly digits: string;
+}
+
+interface Chain {
+  readonly groups: readonly DigitGroup[];
+  /** Separators between consecutive groups, e.g. ' ', '-', ') '. */
+  readonly seps: readonly string[];
+  readonly digits: string;
+  /** Digits per group, e.g. "3,3,4". */
+  readonly shape: string;
+  readonly hasPlus: boolean;
+  readonly openParen: boolean;
+}
+
+/** The words just before a number, read only when a rule needs them. */
+class Cues {
+  private nearest: 'phone' | 'id' | undefined | null = null;
+  private ssn: boolean | undefined;
+  private version: boolean | undefined;
+  constructor(private readonly before: string) {}
+
+  /** Which cue word sits closest before the number: "call me on" vs "order no.". */
+  nearestCue(): 'phone' | 'id' | undefined {
+    if (this.nearest === null) {
+      const phone = lastIndex(this.before, PHONE_CUE);
+      const id = lastIndex(this.before, ID_CUE);
+      this.nearest = phone === -1 && id === -1 ? undefined : phone > id ? 'phone' : 'id';
+    }
+    return this.nearest;
+  }
+
+  ssnCue(): boolean {
+    this.ssn ??= SSN_CUE.test(this.before);
+    return this.ssn;
+  }
+
+  versionCue(): boolean {
+    this.version ??= VERSION_CUE.test(this.before);
+    return this.version;
+  }
+}
+
+function lastIndex(text: string, pattern: RegExp): number {
+  let index = -1;
+  for (const m of text.matchAll(pattern)) index = m.index;
+  return index;
+}
+
+const MAX_GROUPS = 6;
+const MAX_PHONE_DIGITS = 19;
+const PHONE_SEPARATORS = new Set([' ', '-', '.', '/', ' (', '(', ') ', ')', ')-']);
+/** Characters that glue a number to the token before it: "INV-2026", "v2.3", "$1,200", "#4411". */
+const JOINERS = new Set(['-', '.', ',', '/', ':', '_']);
+const STICKY_PREFIXES = new Set(['$', '€', '£', '¥', '#', '@', '=', '%', '&', '\\']);
+
+const PHONE_CUE =
+  /\b(?:phone|tel|telephone|mobile|cell|cellphone|call|calls|called|calling|text|sms|whatsapp|signal|fax|landline|reach me|ring|number is|no\. is|contact)\b/g;
+const ID_CUE =
+  /\b(?:order|invoice|inv|ticket|case|ref|reference|tracking|account|acct|id|sku|po|serial|version|build|error|code|transaction|txn|receipt|confirmation|booking|workspace|tenant|project|user|customer|job|request|batch)\b|#/g;
+const SSN_CUE = /\b(?:ssn|social security|social-security|itin|tax id)\b/;
+const VERSION_CUE =
+  /(?:\bv|\bversion|\bbuild|\brelease|\bfirmware|\bchrome|\bfirefox|\bsafari|\bedge|\bios|\bandroid|\bmacos|\bwindows|\bsdk|\bapp)\W{0,3}$/;
+
+function digitGroups(text: string): DigitGroup[] {
+  const groups: DigitGroup[] = [];
+  let i = 0;
+  while (i < text.length) {
+    if (!isDigit(text.charCodeAt(i))) {
+      i++;
+      continue;
+    }
+    const start = i;
+    while (i < text.length && isDigit(text.charCodeAt(i))) i++;
+    groups.push({ start, end: i, digits: text.slice(start, i) });
+  }
+  return groups;
+}
+
+export function findNumericPii(text: string): PiiFinding[] {
+  const groups = digitGroups(text);
+  const out: PiiFinding[] = [];
+  for (let i = 0; i < groups.length; i++) {
+    const first = groups[i]!;
+    const hasPlus = code(text, first.start - 1) === 43;
+    const openParen = code(text, first.start - 1) === 40 && opensAreaCode(text, first, groups[i + 1]);
+    const spanStart = hasPlus || openParen ? first.start - 1 : first.start;
+    if (isGluedBefore(text, spanStart)) continue;
+    const cues = new Cues(text.slice(Math.max(0, spanStart - 40), spanStart).toLowerCase());
+    const chainGroups: DigitGroup[] = [first];
+    const seps: string[] = [];
+    let digits = first.digits;
+    let shape = String(first.digits.length);
+    let best: PiiFinding | undefined;
+    for (let j = i; ; j++) {
+      const chain: Chain = { groups: chainGroups, seps, digits, shape, hasPlus, openParen };
+      const kind = classifyChain(chain, cues);
+      const end = chainGroups[chainGroups.length - 1]!.end;
+      if (kind !== undefined && !isGluedAfter(text, end, kind)) best = { kind, start: spanStart, end };
+      const next = groups[j + 1];
+      if (next === undefined || chainGroups.length >= MAX_GROUPS || digits.length > MAX_PHONE_DIGITS) break;
+      const sep = text.slice(end, next.start);
+      if (!PHONE_SEPARATORS.has(sep)) break;
+      chainGroups.push(next);
+      seps.push(sep);
+      digits += next.digits;
+      shape += ',' + next.digits.length;
+    }
+    if (best !== undefined) out.push(best);
+  }
+  return out;
+}
+
+/** "(415) 555" or "(0)20": the parenthesis belongs to the number only when it closes right after a group. */
+function opensAreaCode(text: string, group: DigitGroup, next: DigitGroup | undefined): boolean {
+  if (next === undefined) return false;
+  const sep = text.slice(group.end, next.start);
+  return sep.startsWith(')') && PHONE_SEPARATORS.has(sep);
+}
+
+function isGluedBefore(text: string, start: number): boolean {
+  const before = text[start - 1];
+  if (before === undefined) return false;
+  if (isWordChar(before.charCodeAt(0)) || STICKY_PREFIXES.has(before)) return true;
+  return JOINERS.has(before) && isWordChar(code(text, start - 2));
+}
+
+function isGluedAfter(text: string, end: number, kind: PiiKind): boolean {
+  const after = text[end];
+  if (after === undefined) return false;
+  if (isWordChar(after.charCodeAt(0)) || after === '%') return true;
+  if (kind === 'ip' && (after === ':' || after === '/')) return false;
+  return JOINERS.has(after) && isAsciiAlnum(code(text, end + 1));
+}
+
+function classifyChain(chain: Chain, cues: Cues): PiiKind | undefined {
+  if (chain.digits.length < 4 || !parensBalanced(chain)) return undefined;
+  if (isSsn(chain, cues)) return 'ssn';
+  if (isCard(chain)) return 'card';
+  if (isIpv4(chain, cues)) return 'ip';
+  if (isPhone(chain, cues)) return 'phone';
+  return undefined;
+}
+
+/** A '(' must close after exactly one group: "(415) 555", "+44 (0)20". */
+function parensBalanced({ groups, seps, openParen }: Chain): boolean {
+  let open = openParen;
+  for (let k = 0; k < groups.length; k++) {
+    const closes = seps[k]?.startsWith(')') ?? false;
+    if (open !== closes || (open && groups[k]!.digits.length > 4)) return false;
+    open = seps[k]?.endsWith('(') ?? false;
+  }
+  return !open;
+}
+
+const allSeps = (chain: Chain, allowed: string): boolean => chain.seps.every((s) => s === allowed);
+
+function isSsn(chain: Chain, cues: Cues): boolean {
+  if (chain.hasPlus || chain.openParen || chain.digits.length !== 9) return false;
+  const d = chain.digits;
+  if (d.startsWith('000') || d.slice(3, 5) === '00' || d.endsWith('0000')) return false;
+  if (chain.groups.length === 1) return cues.ssnCue();
+  if (chain.shape !== '3,2,4') return false;
+  return allSeps(chain, '-') || (allSeps(chain, ' ') && cues.ssnCue());
+}
+
+function isCard(chain: Chain): boolean {
+  const { digits, groups, seps } = chain;
+  if (chain.hasPlus || chain.openParen || digits.length < 13 || digits.length > 19) return false;
+  // Payment networks issue from 2-6 (Mastercard 2/5, Amex/Diners/JCB 3, Visa 4, Discover/UnionPay 6).
+  if (digits[0]! < '2' || digits[0]! > '6') return false;
+  const sep = seps[0];
+  if (sep !== undefined && ((sep !== ' ' && sep !== '-') || !allSeps(chain, sep))) return false;
+  if (!groups.slice(0, -1).every((g) => g.digits.length >= 4 && g.digits.length <= 6)) return false;
+  return luhnValid(digits);
+}
+
+export function luhnValid(digits: string): boolean {
+  let sum = 0;
+  for (let k = 0; k < digits.length; k++) {
+    let d = digits.charCodeAt(digits.length - 1 - k) - 48;
+    if (k % 2 === 1) {
+      d *= 2;
+      if (d > 9) d -= 9;
+    }
+    sum += d;
+  }
+  return sum % 10 === 0;
+}
+
+function isIpv4(chain: Chain, cues: Cues): boolean {
+  if (chain.groups.length !== 4 || chain.hasPlus || chain.openParen || !allSeps(chain, '.')) return false;
+  if (!chain.groups.every((g) => g.digits.length <= 3 && Number(g.digits) <= 255)) return false;
+  return !cues.versionCue();
+}
+
+function isPhone(chain: Chain, cues: Cues): boolean {
+  const { digits, groups } = chain;
+  if (digits.length < 7 || digits.length > 15 || looksLikeDate(chain)) return false;
+  if (chain.hasPlus) return digits.length >= 8 && (groups.length === 1 || groups[0]!.digits.length <= 4);
+  const formatted = groups.length > 1 || chain.openParen;
+  if (formatted && (isNanp(chain) || isTrunkPrefixed(chain))) return true;
+  const trunkRun = !formatted && digits.length >= 10 && digits.length <= 11 && /^0[1-9]/.test(digits);
+  const cue = cues.nearestCue();
+  return cue === 'phone' || (trunkRun && cue === undefined);
+}
+
+/** North American numbering: [1] NXX NXX XXXX, e.g. "(415) 555-0132", "1-800-555-0199". */
+function isNanp(chain: Chain): boolean {
+  const withCountry = chain.shape === '1,3,3,4' && chain.digits[0] === '1';
+  if (chain.shape !== '3,3,4' && !withCountry) return false;
+  const local = withCountry ? chain.digits.slice(1) : chain.digits;
+  if (local[0]! < '2' || local[3]! < '2') return false;
+  return chain.seps.every((s) => s !== '/');
+}
+
+/** National formats with a trunk 0: "020 7946 0958", "06 12 34 56 78", "030/1234567", "(0)20 ...". */
+function isTrunkPrefixed(chain: Chain): boolean {
+  const { digits, groups, seps } = chain;
+  if (digits[0] !== '0' || digits.length < 9 || digits.length > 14) return false;
+  if (groups[0]!.digits.length > 5 || !groups.slice(1).every((g) => g.digits.length >= 2)) return false;
+  const plain = seps.filter((s) => !s.includes('(') && !s.includes(')'));
+  return plain.every((s) => s === plain[0]);
+}
+
+const DATE_SHAPE = /^(?:4,[12],[12]|[12],[12],(?:2|4))$/;
+
+/** 2026-11-28, 28.11.2026, 11/28/2026: never phone numbers, however a cue word reads. */
+function looksLikeDate(chain: Chain): boolean {
+  const sep = chain.seps[0];
+  return chain.groups.length === 3 && (sep === '-' || sep === '.' || sep === '/') && DATE_SHAPE.test(chain.shape);
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Street addresses. Every repetition below is bounded and its items are separated by whitespace, so the
+// number of ways to match at one position is a small constant.
+
+const US_SUFFIX =
+  'Street|St|Avenue|Ave|Road|Rd|Boulevard|Blvd|Lane|Ln|Drive|Dr|Way|Court|Ct|Place|Pl|Terrace|Ter|Parkway|Pkwy|Highway|Hwy|Square|Sq';
+const US_UNIT = String.raw`(?:,?\s*(?:Apt|Apartment|Unit|Suite|Ste|Flat|Floor|Fl|Room|Rm|#)\.?\s*#?\s*[A-Za-z0-9-]{1,6}\b)?`;
+const US_CITY_ZIP = String.raw`(?:,\s*[A-Z][a-zA-Z]+(?:\s[A-Z][a-zA-Z]+){0,2},?\s+[A-Z]{2}\s+\d{5}(?:-\d{4})?\b)?`;
+const UK_POSTCODE = String.raw`(?:,\s*[A-Z][a-zA-Z]+,?\s+[A-Z]{1,2}\d[A-Z\d]?\s?\d[A-Z]{2}\b)?`;
+const DIRECTION = String.raw`(?:N|S|E|W|NE|NW|SE|SW|North|South|East|West)`;
+
+/** Words that make "2 Google Drive" or "3 Shared Drive" product talk rather than an address. */
+const NOT_STREET_NAMES = new Set(['google', 'shared', 'team', 'my', 'external', 'network', 'hard', 'usb', 'one']);
+
+const US_ADDRESS = new RegExp(
+  String.raw`\b\d{1,6}[A-Za-z]?\s+(?:${DIRECTION}\.?\s+)?((?:(?:[A-Z][a-zA-Z'-]*|\d{1,3}(?:st|nd|rd|th))\.?\s+){1,4})(?:${US_SUFFIX})\b\.?(?:\s+${DIRECTION}\b)?` +
+    US_UNIT +
+    US_CITY_ZIP +
+    UK_POSTCODE,
+  'g',
+);
+const US_ADDRESS_LOWER = new RegExp(
+  String.raw`\b\d{1,5}\s+(?:[a-z]{3,}\s+){1,2}(?:street|avenue|boulevard)\b` + US_UNIT,
+  'g',
+);
+
+const FR_PARTICLES = String.raw`(?:(?:de|du|des|la|le|les|d'|l'|d’|l’)\s*){0,3}`;
+const CAP_WORD = String.raw`\p{Lu}[\p{L}'’-]*`;
+const FR_ADDRESS = new RegExp(
+  String.raw`(?<![\p{L}\d])\d{1,4}(?:\s?(?:bis|ter|[a-dA-D]))?,?\s+(?:` +
+    String.raw`(?:[Rr]ue|[Bb]oulevard|[Bb]d|[Ii]mpasse|[Aa]llée|[Qq]uai|[Cc]hemin)\s+${FR_PARTICLES}\p{L}[\p{L}'’-]*` +
+    String.raw`|(?:[Aa]venue|[Aa]v\.|[Pp]lace|[Cc]ours|[Rr]oute|[Ss]quare)\s+${FR_PARTICLES}${CAP_WORD}` +
+    String.raw`)(?:\s+${FR_PARTICLES}${CAP_WORD}){0,2}(?:,?\s+\d{5}\s+${CAP_WORD})?`,
+  'gu',
+);
+
+const GERMANIC_SUFFIX =
+  'straße|strasse|str\\.|weg|gasse|platz|allee|damm|ufer|chaussee|straat|laan|plein|gracht|kade|singel|dijk|gatan|vägen|gata|vej|gade|veien|vegen';
+const GERMANIC_ADDRESS = new RegExp(
+  String.raw`(?<![\p{L}\d])(?:\p{Lu}\p{Ll}+[ -])?(?:\p{Lu}[\p{Ll}ß]*(?:${GERMANIC_SUFFIX})|Straße|Strasse|Str\.|Weg|Gasse|Platz|Allee)` +
+    String.raw`\s+\d{1,4}\s?[a-zA-Z]?(?![\p{L}\d])(?:,?\s+\d{4,5}\s+${CAP_WORD})?`,
+  'gu',
+);
+
+const ROMANCE_ADDRESS = new RegExp(
+  String.raw`(?<![\p{L}\d])(?:Calle|C\/|Avenida|Avda\.|Plaza|Paseo|Camino|Carrer|Via|Viale|Piazza|Corso|Vicolo|Rua|Travessa|Largo|Praça)\s+` +
+    String.raw`(?:(?:de la|de|del|della|delle|dei|di|da|do|dos|das)\s+){0,2}${CAP_WORD}(?:\s+${CAP_WORD}){0,2},?\s+(?:n\.?\s?º?\s*)?\d{1,4}[a-zA-Z]?(?![\p{L}\d])`,
+  'gu',
+);
+
+export function findAddresses(text: string): PiiFinding[] {
+  const out: PiiFinding[] = [];
+  for (const m of text.matchAll(US_ADDRESS)) {
+    const firstName = (m[1] ?? '').trim().split(/\s+/)[0]!.toLowerCase();
+    if (!NOT_STREET_NAMES.has(firstName)) out.push({ kind: 'address', start: m.index, end: m.index + m[0].length });
+  }
+  for (const pattern of [US_ADDRESS_LOWER, FR_ADDRESS, GERMANIC_ADDRESS, ROMANCE_ADDRESS]) {
+    for (const m of text.matchAll(pattern)) out.push({ kind: 'address', start: m.index, end: m.index + m[0].length });
+  }
+  return out;
+}

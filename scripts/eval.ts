@@ -1,0 +1,86 @@
+/**
+ * The project's quality gate.
+ *   npm run eval -- [--kb FILE.jsonl] [--cases FILE.jsonl ...] [--train FILE.jsonl] [--threshold X] [--json]
+ * Without --kb/--cases it evaluates the built-in test split (data/intents/test.jsonl + data/eval/).
+ * Bad input (missing file, malformed line, unknown intent or FAQ id) → a message naming the line, exit 2.
+ */
+import { readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { createEmbeddedEngine } from '#adapters/engineFactory';
+import { INTENTS, type Intent } from '#core/types';
+import { z } from 'zod';
+import { DatasetError, DATA_DIR, loadBuiltInKnowledgeBase, loadKnowledgeBaseFile, readJsonl, ROOT } from './datasets';
+import { type EvaluationReport, evaluate, formatReport } from './evaluation';
+
+const caseSchema = z
+  .object({
+    text: z.string().min(1, 'text must not be empty'),
+    intent: z.string().optional(),
+    faqId: z.string().min(1).nullable().optional(),
+    productArea: z.string().optional(),
+  })
+  .passthrough()
+  .refine((c) => c.intent !== undefined || c.faqId !== undefined, 'a case needs "intent" or "faqId"')
+  .refine((c) => c.intent === undefined || (INTENTS as readonly string[]).includes(c.intent), {
+    message: `unknown intent label (expected one of ${INTENTS.join(', ')})`,
+  });
+const trainSchema = z.object({ text: z.string().min(1), intent: z.enum(INTENTS) }).passthrough();
+
+async function main(): Promise<EvaluationReport> {
+  const { values } = parseArgs({
+    options: {
+      kb: { type: 'string' },
+      cases: { type: 'string', multiple: true },
+      train: { type: 'string', multiple: true },
+      threshold: { type: 'string' },
+      json: { type: 'boolean', default: false },
+    },
+    strict: true,
+  });
+  const faqs = values.kb ? loadKnowledgeBaseFile(values.kb) : loadBuiltInKnowledgeBase();
+  const caseFiles = values.cases?.length
+    ? values.cases
+    : [join(DATA_DIR, 'intents', 'test.jsonl'), ...builtInRetrievalFiles()];
+  const cases = caseFiles.flatMap((file) => readJsonl(file, caseSchema).map((c, i) => ({ ...c, file, line: i + 1 })));
+  const known = new Set(faqs.map((f) => f.id));
+  for (const c of cases) {
+    if (c.faqId && !known.has(c.faqId)) {
+      throw new DatasetError(`${c.file}: case "${c.text.slice(0, 60)}" names FAQ ${c.faqId}, which is not in the KB`);
+    }
+  }
+  const extra = (values.train ?? []).flatMap((file) => readJsonl(file, trainSchema));
+  const threshold = values.threshold === undefined ? undefined : Number(values.threshold);
+  if (threshold !== undefined && !(threshold >= 0 && threshold <= 1)) {
+    throw new DatasetError(`--threshold must be a number within [0, 1], got ${values.threshold}`);
+  }
+  if (!values.json) console.error(`evaluating ${cases.length} cases against ${faqs.length} FAQs…`);
+  const engine = await createEmbeddedEngine({
+    faqs,
+    confidenceThreshold: threshold,
+    embeddingCachePath: join(ROOT, '.cache', 'eval-embeddings.jsonl'),
+  });
+  if (extra.length) await engine.learnExamples(extra.map((e) => ({ text: e.text, intent: e.intent as Intent })));
+  const report = await evaluate(engine, cases);
+  if (values.json) console.log(JSON.stringify(report));
+  else console.log(formatReport(report));
+  return report;
+}
+
+function builtInRetrievalFiles(): string[] {
+  const dir = join(DATA_DIR, 'eval');
+  return readdirSync(dir)
+    .filter((f) => /^retrieval-.*\.jsonl$/.test(f))
+    .sort()
+    .map((f) => join(dir, f));
+}
+
+main().catch((error) => {
+  if (error instanceof DatasetError || (error instanceof Error && error.name === 'TypeError' && 'code' in error)) {
+    console.error(`eval: ${error.message}`);
+    process.exit(2);
+  }
+  console.error(error instanceof Error ? (error.stack ?? error.message) : error);
+  process.exit(1);
+});
+
