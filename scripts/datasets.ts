@@ -4,10 +4,10 @@
  */
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { z } from 'zod';
 import { describeZodError, parseKnowledgeBaseJsonl } from '#core/knowledgeBase';
 import { hashString } from '#core/textAnalysis';
 import { type Faq, INTENTS, type Intent, PRODUCT_AREAS, type ProductArea } from '#core/types';
-import { z } from 'zod';
 
 export const ROOT = resolve(import.meta.dirname, '..');
 export const DATA_DIR = join(ROOT, 'data');
@@ -62,7 +62,9 @@ export const labelledMessageSchema = z
   .strict();
 export type LabelledMessage = z.infer<typeof labelledMessageSchema>;
 
-export const retrievalCaseSchema = z.object({ text: z.string().min(1), faqId: z.string().min(1).nullable() }).strict();
+export const retrievalCaseSchema = z
+  .object({ text: z.string().min(1), faqId: z.string().min(1).nullable() })
+  .strict();
 export type RetrievalCase = z.infer<typeof retrievalCaseSchema>;
 
 export function loadIntentSplit(split: 'train' | 'test'): LabelledMessage[] {
@@ -88,20 +90,17 @@ export const inHoldout = (text: string, share: number) => (hashString(text) % 10
 
 /** banking77 rows mapped to the five intents (null-mapped labels dropped), split 80/20 by text hash. */
 export function loadBanking77(split: 'train' | 'holdout'): IntentExample[] {
-  const mapping = JSON.parse(readFileSync(join(SHARED_DATA_DIR, 'banking77_to_intent5.json'), 'utf8')) as Record<
-    string,
-    Intent | null
-  >;
+  const mapping = JSON.parse(
+    readFileSync(join(SHARED_DATA_DIR, 'banking77_to_intent5.json'), 'utf8'),
+  ) as Record<string, Intent | null>;
   const rows: IntentExample[] = [];
-  const lines = readFileSync(join(SHARED_DATA_DIR, 'banking77_train.csv'), 'utf8').split(/\r?\n/).slice(1);
-  for (const line of lines) {
-    if (!line.trim()) continue;
-    const match = /^(?:"((?:[^"]|"")*)"|([^,]*)),([^,]+)$/.exec(line);
-    if (!match) throw new DatasetError(`banking77_train.csv: cannot parse line ${JSON.stringify(line.slice(0, 80))}`);
-    const text = (match[1] ?? match[2] ?? '').replace(/""/g, '"');
-    const intent = mapping[match[3]!.trim()];
-    if (intent === undefined) throw new DatasetError(`banking77: label ${match[3]} has no mapping`);
-    if (intent === null) continue;
+  const records = parseCsv(readFileSync(join(SHARED_DATA_DIR, 'banking77_train.csv'), 'utf8')).slice(1);
+  for (const [rawText, label] of records) {
+    if (rawText === undefined || label === undefined) continue;
+    const text = rawText.replace(/\s+/g, ' ').trim();
+    const intent = mapping[label.trim()];
+    if (intent === undefined) throw new DatasetError(`banking77: label ${label} has no mapping`);
+    if (intent === null || !text) continue;
     if (inHoldout(text, 0.2) === (split === 'holdout')) rows.push({ text, intent, source: 'banking77' });
   }
   return rows;
@@ -116,3 +115,34 @@ export function loadClinc(file: 'train' | 'val') {
 
 export const knownArea = (value: string | undefined): value is ProductArea =>
   (PRODUCT_AREAS as readonly string[]).includes(value ?? '');
+
+/** RFC 4180 CSV: quoted fields may hold commas, doubled quotes and line breaks. */
+export function parseCsv(text: string): string[][] {
+  const records: string[][] = [];
+  let record: string[] = [];
+  let field = '';
+  let quoted = false;
+  for (let i = 0; i < text.length; i++) {
+    const ch = text[i]!;
+    if (quoted) {
+      if (ch === '"' && text[i + 1] === '"') {
+        field += '"';
+        i++;
+      } else if (ch === '"') quoted = false;
+      else field += ch;
+    } else if (ch === '"') quoted = true;
+    else if (ch === ',') {
+      record.push(field);
+      field = '';
+    } else if (ch === '\n' || ch === '\r') {
+      if (ch === '\r' && text[i + 1] === '\n') i++;
+      record.push(field);
+      if (record.some((f) => f !== '')) records.push(record);
+      record = [];
+      field = '';
+    } else field += ch;
+  }
+  record.push(field);
+  if (record.some((f) => f !== '')) records.push(record);
+  return records;
+}

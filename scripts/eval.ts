@@ -7,10 +7,17 @@
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { z } from 'zod';
 import { createEmbeddedEngine } from '#adapters/engineFactory';
 import { INTENTS, type Intent } from '#core/types';
-import { z } from 'zod';
-import { DatasetError, DATA_DIR, loadBuiltInKnowledgeBase, loadKnowledgeBaseFile, readJsonl, ROOT } from './datasets';
+import {
+  DATA_DIR,
+  DatasetError,
+  loadBuiltInKnowledgeBase,
+  loadKnowledgeBaseFile,
+  ROOT,
+  readJsonl,
+} from './datasets';
 import { type EvaluationReport, evaluate, formatReport } from './evaluation';
 
 const caseSchema = z
@@ -42,11 +49,15 @@ async function main(): Promise<EvaluationReport> {
   const caseFiles = values.cases?.length
     ? values.cases
     : [join(DATA_DIR, 'intents', 'test.jsonl'), ...builtInRetrievalFiles()];
-  const cases = caseFiles.flatMap((file) => readJsonl(file, caseSchema).map((c, i) => ({ ...c, file, line: i + 1 })));
+  const cases = caseFiles.flatMap((file) =>
+    readJsonl(file, caseSchema).map((c, i) => ({ ...c, file, line: i + 1 })),
+  );
   const known = new Set(faqs.map((f) => f.id));
   for (const c of cases) {
     if (c.faqId && !known.has(c.faqId)) {
-      throw new DatasetError(`${c.file}: case "${c.text.slice(0, 60)}" names FAQ ${c.faqId}, which is not in the KB`);
+      throw new DatasetError(
+        `${c.file}: case "${c.text.slice(0, 60)}" names FAQ ${c.faqId}, which is not in the KB`,
+      );
     }
   }
   const extra = (values.train ?? []).flatMap((file) => readJsonl(file, trainSchema));
@@ -60,7 +71,8 @@ async function main(): Promise<EvaluationReport> {
     confidenceThreshold: threshold,
     embeddingCachePath: join(ROOT, '.cache', 'eval-embeddings.jsonl'),
   });
-  if (extra.length) await engine.learnExamples(extra.map((e) => ({ text: e.text, intent: e.intent as Intent })));
+  if (extra.length)
+    await engine.learnExamples(extra.map((e) => ({ text: e.text, intent: e.intent as Intent })));
   const report = await evaluate(engine, cases);
   if (values.json) console.log(JSON.stringify(report));
   else console.log(formatReport(report));
@@ -76,11 +88,13 @@ function builtInRetrievalFiles(): string[] {
 }
 
 main().catch((error) => {
-  if (error instanceof DatasetError || (error instanceof Error && error.name === 'TypeError' && 'code' in error)) {
+  if (
+    error instanceof DatasetError ||
+    (error instanceof Error && error.name === 'TypeError' && 'code' in error)
+  ) {
     console.error(`eval: ${error.message}`);
     process.exit(2);
   }
   console.error(error instanceof Error ? (error.stack ?? error.message) : error);
   process.exit(1);
 });
-

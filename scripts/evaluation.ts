@@ -20,7 +20,13 @@ export interface EvaluationReport {
     perClass: Record<string, { precision: number; recall: number; f1: number; support: number }>;
   };
   retrieval?: { n: number; recallAt1: number; recallAt5: number; mrr: number };
-  escalation?: { n: number; precision: number; recall: number; automationRate: number; wrongAnswerRate: number };
+  escalation?: {
+    n: number;
+    precision: number;
+    recall: number;
+    automationRate: number;
+    wrongAnswerRate: number;
+  };
   calibration?: { n: number; ece: number };
   latencyMs: { p50: number; p95: number };
 }
@@ -34,7 +40,10 @@ export function percentile(values: readonly number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
 }
 
-export async function evaluate(engine: ConversationEngine, cases: readonly EvaluationCase[]): Promise<EvaluationReport> {
+export async function evaluate(
+  engine: ConversationEngine,
+  cases: readonly EvaluationCase[],
+): Promise<EvaluationReport> {
   const latencies: number[] = [];
   const intentPairs: { gold: string; predicted: string }[] = [];
   const ranks: number[] = [];
@@ -96,7 +105,10 @@ export async function evaluate(engine: ConversationEngine, cases: readonly Evalu
     };
   }
   if (confidences.length) {
-    report.calibration = { n: confidences.length, ece: round(expectedCalibrationError(confidences, correctness)) };
+    report.calibration = {
+      n: confidences.length,
+      ece: round(expectedCalibrationError(confidences, correctness)),
+    };
   }
   return report;
 }
@@ -133,7 +145,10 @@ export function formatReport(report: EvaluationReport): string {
     row('accuracy', report.intent.accuracy);
     row('macro F1', report.intent.macroF1);
     for (const [label, m] of Object.entries(report.intent.perClass)) {
-      row(`  ${label}`, `P ${m.precision.toFixed(3)}  R ${m.recall.toFixed(3)}  F1 ${m.f1.toFixed(3)}  n=${m.support}`);
+      row(
+        `  ${label}`,
+        `P ${m.precision.toFixed(3)}  R ${m.recall.toFixed(3)}  F1 ${m.f1.toFixed(3)}  n=${m.support}`,
+      );
     }
   }
   if (report.retrieval) {
@@ -149,7 +164,10 @@ export function formatReport(report: EvaluationReport): string {
     row('automation rate', report.escalation.automationRate);
     row('wrong-answer rate', report.escalation.wrongAnswerRate);
   }
-  if (report.calibration) lines.push(`Calibration: ECE ${report.calibration.ece} over ${report.calibration.n} answered`);
-  lines.push(`Latency per message: p50 ${report.latencyMs.p50.toFixed(1)} ms, p95 ${report.latencyMs.p95.toFixed(1)} ms`);
+  if (report.calibration)
+    lines.push(`Calibration: ECE ${report.calibration.ece} over ${report.calibration.n} answered`);
+  lines.push(
+    `Latency per message: p50 ${report.latencyMs.p50.toFixed(1)} ms, p95 ${report.latencyMs.p95.toFixed(1)} ms`,
+  );
   return lines.join('\n');
 }

@@ -11,11 +11,28 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { EmbeddingStore } from '#adapters/embeddingStore';
 import { USE_LITE_MODEL, UseLiteEmbedder } from '#adapters/useLiteEmbedder';
-import { CONFIDENCE_FEATURES, confidenceFeatures, ConfidenceModel, expectedCalibrationError, fitIsotonic } from '#core/confidence';
+import {
+  CONFIDENCE_FEATURES,
+  ConfidenceModel,
+  confidenceFeatures,
+  expectedCalibrationError,
+  fitIsotonic,
+} from '#core/confidence';
 import { FaqRanker, fitScaler, scale } from '#core/faqRanker';
-import { faqEmbeddingTexts, faqVectorsFrom, type FaqVectors, KnowledgeIndex, RANKER_FEATURES } from '#core/knowledgeIndex';
+import {
+  type FaqVectors,
+  faqEmbeddingTexts,
+  faqVectorsFrom,
+  KnowledgeIndex,
+  RANKER_FEATURES,
+} from '#core/knowledgeIndex';
 import { type Example, fitTemperature, seededRandom, trainLogisticModel } from '#core/logisticRegression';
-import { LEXICAL_DIM, lexicalFeatures, type SerializedClassifier, SupportClassifier } from '#core/supportClassifier';
+import {
+  LEXICAL_DIM,
+  lexicalFeatures,
+  type SerializedClassifier,
+  SupportClassifier,
+} from '#core/supportClassifier';
 import { hashString } from '#core/textAnalysis';
 import { type Faq, INTENTS, type Intent, PRODUCT_AREAS, type ProductArea } from '#core/types';
 import {
@@ -49,7 +66,9 @@ async function main() {
   const messages = loadIntentSplit('train');
   const banking = loadBanking77('train');
   const clinc = loadClinc('train');
-  log(`KB ${faqs.length} FAQs, ${messages.length} labelled messages, banking77 ${banking.length}, CLINC ${clinc.length}`);
+  log(
+    `KB ${faqs.length} FAQs, ${messages.length} labelled messages, banking77 ${banking.length}, CLINC ${clinc.length}`,
+  );
 
   // ---- embeddings -------------------------------------------------------------------------------
   const kbTexts = faqs.flatMap(faqEmbeddingTexts);
@@ -79,7 +98,9 @@ async function main() {
   const intentExamples: TextExample<Intent>[] = [
     ...messages.map((m) => ({ text: m.text, label: m.intent, weight: 1, group: 'messages' })),
     ...faqs.flatMap((f) =>
-      f.intent ? [f.question, ...f.alternates].map((text) => ({ text, label: f.intent!, weight: 0.6, group: f.id })) : [],
+      f.intent
+        ? [f.question, ...f.alternates].map((text) => ({ text, label: f.intent!, weight: 0.6, group: f.id }))
+        : [],
     ),
     ...banking.map((b) => ({ text: b.text, label: b.intent, weight: 0.35, group: 'banking77' })),
   ];
@@ -97,7 +118,7 @@ async function main() {
     ),
   ];
   const trainClassifier = (exclude: (group: string) => boolean): SerializedClassifier => {
-    const fit = <K extends string>(labels: readonly K[], examples: readonly TextExample<K>[]) => {
+    const fitLabels = <K extends string>(labels: readonly K[], examples: readonly TextExample<K>[]) => {
       const usable = examples.filter((e) => !exclude(e.group));
       const classWeight = balance(labels, usable);
       const toExample = (e: TextExample<K>): Example => ({
@@ -120,8 +141,8 @@ async function main() {
       model.temperature = fitTemperature(model, held);
       return { model: model.serialize(), heldAccuracy: accuracy(model, held) };
     };
-    const intent = fit(INTENTS, intentExamples);
-    const area = fit(PRODUCT_AREAS, areaExamples);
+    const intent = fitLabels(INTENTS, intentExamples);
+    const area = fitLabels(PRODUCT_AREAS, areaExamples);
     return {
       version: new Date().toISOString().slice(0, 10),
       trainedAt: new Date().toISOString(),
@@ -156,7 +177,8 @@ async function main() {
       });
       if (!candidates.some((x) => x.faq.id === q.faqId)) continue;
       queryNumber++;
-      for (const x of candidates) rankerRows.push({ features: x.features, label: x.faq.id === q.faqId ? 1 : 0, query: queryNumber });
+      for (const x of candidates)
+        rankerRows.push({ features: x.features, label: x.faq.id === q.faqId ? 1 : 0, query: queryNumber });
     }
   }
   const rankerScaler = fitScaler(rankerRows.map((r) => r.features));
@@ -167,9 +189,20 @@ async function main() {
       label: r.label,
       weight: r.label ? (rankerRows.length - positives) / positives / 4 : 1,
     })),
-    { classes: 2, denseDim: RANKER_FEATURES.length, epochs: quick ? 4 : 10, learningRate: 0.01, l2: 1e-4, seed: 5 },
+    {
+      classes: 2,
+      denseDim: RANKER_FEATURES.length,
+      epochs: quick ? 4 : 10,
+      learningRate: 0.01,
+      l2: 1e-4,
+      seed: 5,
+    },
   );
-  const ranker = new FaqRanker({ features: [...RANKER_FEATURES], scaler: rankerScaler, model: rankerModel.serialize() });
+  const ranker = new FaqRanker({
+    features: [...RANKER_FEATURES],
+    scaler: rankerScaler,
+    model: rankerModel.serialize(),
+  });
   log(`ranker trained on ${queryNumber} queries, ${rankerRows.length} candidate rows`);
 
   // ---- confidence ---------------------------------------------------------------------------------
@@ -194,7 +227,14 @@ async function main() {
   const confidenceScaler = fitScaler(fitRows.map((r) => r.features));
   const confidenceLogistic = trainLogisticModel(
     fitRows.map((r) => ({ dense: scale(r.features, confidenceScaler), label: r.correct ? 1 : 0 })),
-    { classes: 2, denseDim: CONFIDENCE_FEATURES.length, epochs: quick ? 10 : 30, learningRate: 0.01, l2: 1e-3, seed: 9 },
+    {
+      classes: 2,
+      denseDim: CONFIDENCE_FEATURES.length,
+      epochs: quick ? 10 : 30,
+      learningRate: 0.01,
+      l2: 1e-3,
+      seed: 9,
+    },
   );
   const uncalibrated = new ConfidenceModel({
     features: [...CONFIDENCE_FEATURES],
@@ -214,17 +254,29 @@ async function main() {
     isotonic,
   });
   const calibrated = calibrationRows.map((r) => confidence.confidence(r.features));
-  const threshold = chooseThreshold(calibrated, calibrationRows.map((r) => r.correct), 0.07);
+  const threshold = chooseThreshold(
+    calibrated,
+    calibrationRows.map((r) => r.correct),
+    0.07,
+  );
   const retrievalArtefact = {
     version: new Date().toISOString().slice(0, 10),
     trainedAt: new Date().toISOString(),
     ranker: { features: [...RANKER_FEATURES], scaler: rankerScaler, model: rankerModel.serialize() },
-    confidence: { features: [...CONFIDENCE_FEATURES], scaler: confidenceScaler, model: confidenceLogistic.serialize(), isotonic },
+    confidence: {
+      features: [...CONFIDENCE_FEATURES],
+      scaler: confidenceScaler,
+      model: confidenceLogistic.serialize(),
+      isotonic,
+    },
     defaultThreshold: threshold.threshold,
     metrics: {
       rankerQueries: queryNumber,
       confidenceRows: confidenceRows.length,
-      calibrationEce: expectedCalibrationError(calibrated, calibrationRows.map((r) => r.correct)),
+      calibrationEce: expectedCalibrationError(
+        calibrated,
+        calibrationRows.map((r) => r.correct),
+      ),
       thresholdAutomation: threshold.automation,
       thresholdWrongAnswerRate: threshold.wrong,
     },
@@ -241,7 +293,8 @@ async function embedAll(store: EmbeddingStore, texts: readonly string[], what: s
   const started = Date.now();
   for (let i = 0; i < texts.length; i += 256) {
     out.push(...(await store.embed(texts.slice(i, i + 256))));
-    if (Date.now() - started > 5000) log(`embedded ${Math.min(i + 256, texts.length)}/${texts.length} ${what}`);
+    if (Date.now() - started > 5000)
+      log(`embedded ${Math.min(i + 256, texts.length)}/${texts.length} ${what}`);
   }
   return out;
 }
@@ -250,7 +303,10 @@ function balance<K extends string>(labels: readonly K[], examples: readonly Text
   const totals = Object.fromEntries(labels.map((l) => [l, 0])) as Record<K, number>;
   for (const e of examples) totals[e.label] += e.weight;
   const mean = Object.values<number>(totals).reduce((a, b) => a + b, 0) / labels.length;
-  return Object.fromEntries(labels.map((l) => [l, totals[l] ? Math.min(4, mean / totals[l]) : 1])) as Record<K, number>;
+  return Object.fromEntries(labels.map((l) => [l, totals[l] ? Math.min(4, mean / totals[l]) : 1])) as Record<
+    K,
+    number
+  >;
 }
 
 function accuracy(model: ReturnType<typeof trainLogisticModel>, examples: readonly Example[]) {
@@ -299,7 +355,11 @@ function buildFolds(faqs: readonly Faq[], vectors: readonly FaqVectors[]) {
         const [first, ...rest] = faq.alternates;
         if (!first) return;
         indexed = { ...faq, question: first, alternates: bare ? [] : rest };
-        indexedVectors = { question: v.alternates[0]!, alternates: bare ? [] : v.alternates.slice(1), answer: v.answer };
+        indexedVectors = {
+          question: v.alternates[0]!,
+          alternates: bare ? [] : v.alternates.slice(1),
+          answer: v.answer,
+        };
       }
       if (noMetadata) indexed = { ...indexed, productArea: undefined, intent: undefined };
       if (query) queries.push({ text: query, faqId: removed ? null : faq.id });
@@ -328,7 +388,11 @@ function chooseThreshold(confidences: readonly number[], correct: readonly boole
     });
     const wrongRate = answered ? wrong / answered : 0;
     if (wrongRate <= maxWrong) {
-      best = { threshold: Math.round(t * 100) / 100, automation: right / confidences.length, wrong: wrongRate };
+      best = {
+        threshold: Math.round(t * 100) / 100,
+        automation: right / confidences.length,
+        wrong: wrongRate,
+      };
     }
   }
   return best;

@@ -7,12 +7,12 @@ import { join, resolve } from 'node:path';
 import { ConfidenceModel, type SerializedConfidenceModel } from '#core/confidence';
 import { ConversationEngine } from '#core/conversationEngine';
 import { EscalationPolicy } from '#core/escalationPolicy';
+import { ExtractiveAnswerer } from '#core/extractiveAnswerer';
 import { FaqRanker, type SerializedRanker } from '#core/faqRanker';
 import { buildKnowledgeIndex, type KnowledgeIndexOptions } from '#core/knowledgeIndex';
 import type { Clock, Embedder, ModelProvider } from '#core/ports';
 import { type SerializedClassifier, SupportClassifier } from '#core/supportClassifier';
 import type { Faq } from '#core/types';
-import { ExtractiveAnswerer } from '#core/extractiveAnswerer';
 import { EmbeddingStore } from './embeddingStore';
 import { UseLiteEmbedder } from './useLiteEmbedder';
 
@@ -76,7 +76,8 @@ export async function createConversationEngine(options: EngineOptions): Promise<
   });
 }
 
-export interface EmbeddedEngineOptions extends Omit<EngineOptions, 'embedder' | 'indexEmbedder' | 'artefacts'> {
+export interface EmbeddedEngineOptions
+  extends Omit<EngineOptions, 'embedder' | 'indexEmbedder' | 'artefacts'> {
   readonly modelsDir?: string;
   /** Where vectors of KB texts are cached between starts. @default models/kb-embeddings.jsonl (read-only) */
   readonly embeddingCachePath?: string;
@@ -87,7 +88,9 @@ export async function createEmbeddedEngine(options: EmbeddedEngineOptions): Prom
   const modelsDir = options.modelsDir ?? DEFAULT_MODELS_DIR;
   const embedder = await UseLiteEmbedder.load();
   const shipped = new EmbeddingStore(embedder, join(modelsDir, 'kb-embeddings.jsonl'));
-  const indexEmbedder = options.embeddingCachePath ? new EmbeddingStore(shipped, options.embeddingCachePath) : shipped;
+  const indexEmbedder = options.embeddingCachePath
+    ? new EmbeddingStore(shipped, options.embeddingCachePath)
+    : shipped;
   const engine = await createConversationEngine({
     ...options,
     embedder,

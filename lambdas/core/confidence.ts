@@ -61,7 +61,11 @@ export function fitIsotonic(scores: readonly number[], labels: readonly number[]
       const last = blocks[blocks.length - 1]!;
       const prev = blocks[blocks.length - 2]!;
       if (prev.sum / prev.count <= last.sum / last.count) break;
-      blocks.splice(blocks.length - 2, 2, { sum: prev.sum + last.sum, count: prev.count + last.count, x: last.x });
+      blocks.splice(blocks.length - 2, 2, {
+        sum: prev.sum + last.sum,
+        count: prev.count + last.count,
+        x: last.x,
+      });
     }
   }
   return { x: blocks.map((b) => b.x), y: blocks.map((b) => b.sum / b.count) };
@@ -94,7 +98,10 @@ export function expectedCalibrationError(
     bin.hits += correct[i] ? 1 : 0;
     bin.n++;
   });
-  return sums.reduce((ece, b) => (b.n ? ece + (b.n / confidences.length) * Math.abs(b.conf - b.hits) / b.n : ece), 0);
+  return sums.reduce(
+    (ece, b) => (b.n ? ece + ((b.n / confidences.length) * Math.abs(b.conf - b.hits)) / b.n : ece),
+    0,
+  );
 }
 
 export interface SerializedConfidenceModel {

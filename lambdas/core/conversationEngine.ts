@@ -3,7 +3,7 @@
  * rerank → calibrated confidence → escalation policy → grounded answer (or escalation with a reason).
  * Everything outside is injected; nothing here knows whether it runs in Lambda or locally.
  */
-import { ConfidenceModel, confidenceFeatures } from './confidence';
+import { type ConfidenceModel, confidenceFeatures } from './confidence';
 import { readSentiment, requestsHuman, type SentimentReading } from './customerSentiment';
 import type { EscalationDecision, EscalationPolicy, EscalationReason } from './escalationPolicy';
 import type { FaqRanker, RankedFaq } from './faqRanker';
@@ -89,9 +89,13 @@ export class ConversationEngine {
   }
 
   /** Teaches the intent classifier extra labelled messages (e.g. a tenant's own examples). */
-  async learnExamples(examples: readonly { readonly text: string; readonly intent: Intent }[]): Promise<void> {
+  async learnExamples(
+    examples: readonly { readonly text: string; readonly intent: Intent }[],
+  ): Promise<void> {
     const vectors = await this.deps.embedder.embed(examples.map((e) => maskPii(e.text).text));
-    this.deps.classifier.addIntentExamples(examples.map((e, i) => ({ vector: vectors[i]!, intent: e.intent })));
+    this.deps.classifier.addIntentExamples(
+      examples.map((e, i) => ({ vector: vectors[i]!, intent: e.intent })),
+    );
   }
 
   async analyze(text: string): Promise<MessageAnalysis> {
@@ -161,15 +165,20 @@ export class ConversationEngine {
       .filter((r, i) => i === 0 || r.share >= SUPPORTING_PASSAGE_SHARE)
       .slice(0, 3)
       .map((r) => ({ faqId: r.faq.id, question: r.faq.question, answer: r.faq.answer }));
-    const history = (input.history ?? []).slice(-6).map((turn) => ({ ...turn, text: maskPii(turn.text).text }));
+    const history = (input.history ?? [])
+      .slice(-6)
+      .map((turn) => ({ ...turn, text: maskPii(turn.text).text }));
     const model = await this.deps.model.answer({
       question: analysis.maskedText,
       history,
       passages,
-      complexity: passages.length > 1 || analysis.maskedText.length > 240 || history.length > 4 ? 'complex' : 'simple',
+      complexity:
+        passages.length > 1 || analysis.maskedText.length > 240 || history.length > 4 ? 'complex' : 'simple',
     });
     const cited = new Set(model.citedFaqIds);
-    const citations = passages.filter((p) => cited.has(p.faqId)).map(({ faqId, question }) => ({ faqId, question }));
+    const citations = passages
+      .filter((p) => cited.has(p.faqId))
+      .map(({ faqId, question }) => ({ faqId, question }));
     const text = model.disclaimer ? `${model.text}\n\n_${model.disclaimer}_` : model.text;
     return {
       kind: 'answer',

@@ -51,11 +51,15 @@ export class EscalationPolicy {
 
   decide(signals: TurnSignals): EscalationDecision {
     if (signals.humanRequested) return { escalate: true, reason: 'human_requested' };
-    if (signals.sentiment.sentiment <= this.sentimentThreshold && signals.sentiment.urgency >= this.urgencyThreshold) {
+    if (
+      signals.sentiment.sentiment <= this.sentimentThreshold &&
+      signals.sentiment.urgency >= this.urgencyThreshold
+    ) {
       return { escalate: true, reason: 'negative_sentiment_urgent' };
     }
     if (signals.noCandidates) return { escalate: true, reason: 'out_of_scope' };
-    if (signals.confidence < this.options.confidenceThreshold) return { escalate: true, reason: 'low_confidence' };
+    if (signals.confidence < this.options.confidenceThreshold)
+      return { escalate: true, reason: 'low_confidence' };
     return { escalate: false };
   }
 }

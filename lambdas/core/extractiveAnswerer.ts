@@ -24,7 +24,13 @@ export class ExtractiveAnswerer implements ModelProvider {
       text,
       citedFaqIds: [best.faqId, ...others.slice(0, 2).map((p) => p.faqId)],
       provider: this.name,
-      usage: { modelId: LOCAL_MODEL_ID, inputTokens: 0, outputTokens: 0, costUsd: 0, latencyMs: this.clock.now() - started },
+      usage: {
+        modelId: LOCAL_MODEL_ID,
+        inputTokens: 0,
+        outputTokens: 0,
+        costUsd: 0,
+        latencyMs: this.clock.now() - started,
+      },
     };
   }
 }

@@ -7,7 +7,13 @@ import { LexicalIndex } from './lexicalIndex';
 import type { Embedder } from './ports';
 import { analyze } from './textAnalysis';
 import type { Distribution, Faq, Intent, ProductArea } from './types';
-import { dot, exactVectorSearch, meanVector, type VectorSearch, type VectorSearchFactory } from './vectorSearch';
+import {
+  dot,
+  exactVectorSearch,
+  meanVector,
+  type VectorSearch,
+  type VectorSearchFactory,
+} from './vectorSearch';
 
 export interface FaqVectors {
   readonly question: Float32Array;
@@ -203,7 +209,11 @@ export class KnowledgeIndex {
   }
 }
 
-function priorOf<K extends string>(distribution: Distribution<K> | undefined, key: string | undefined, fallback: number) {
+function priorOf<K extends string>(
+  distribution: Distribution<K> | undefined,
+  key: string | undefined,
+  fallback: number,
+) {
   if (!distribution || key === undefined) return fallback;
   const value = (distribution as Record<string, number>)[key];
   return value ?? fallback;

@@ -185,7 +185,12 @@ export class LexicalIndex {
 }
 
 /** Top-k (doc, score) among candidate docs by a bounded min-heap, best first. */
-export function selectTop(candidates: Int32Array, count: number, scores: Float32Array, k: number): LexicalHit[] {
+export function selectTop(
+  candidates: Int32Array,
+  count: number,
+  scores: Float32Array,
+  k: number,
+): LexicalHit[] {
   const heapDocs = new Int32Array(k);
   const heapScores = new Float32Array(k);
   let size = 0;

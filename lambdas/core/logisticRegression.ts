@@ -208,7 +208,8 @@ export function trainLogisticModel(examples: readonly Example[], options: TrainO
       };
       for (let c = 0; c < classes; c++) {
         const base = c * stride;
-        for (let j = 0; j < denseDim; j++) update(base + j, grad[base + j]! * scale + l2 * weights[base + j]!);
+        for (let j = 0; j < denseDim; j++)
+          update(base + j, grad[base + j]! * scale + l2 * weights[base + j]!);
         for (const idx of touchedSparse) {
           const at = base + denseDim + idx;
           update(at, grad[at]! * scale + l2 * weights[at]!);

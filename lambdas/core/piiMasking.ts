@@ -32,7 +32,15 @@ export const PII_PLACEHOLDERS: Record<PiiKind, string> = {
 };
 
 /** Tie-break when two candidates cover the same length: the more specific (checksummed) kind wins. */
-const KIND_PRIORITY: Record<PiiKind, number> = { iban: 0, card: 1, ssn: 2, email: 3, ip: 4, phone: 5, address: 6 };
+const KIND_PRIORITY: Record<PiiKind, number> = {
+  iban: 0,
+  card: 1,
+  ssn: 2,
+  email: 3,
+  ip: 4,
+  phone: 5,
+  address: 6,
+};
 
 export function maskPii(text: string): MaskedText {
   const found = resolveOverlaps(text.length, [
@@ -56,7 +64,9 @@ export const containsPii = (text: string): boolean => maskPii(text).found.length
 function resolveOverlaps(length: number, candidates: PiiFinding[]): PiiFinding[] {
   const ranked = [...candidates].sort(
     (a, b) =>
-      b.end - b.start - (a.end - a.start) || a.start - b.start || KIND_PRIORITY[a.kind] - KIND_PRIORITY[b.kind],
+      b.end - b.start - (a.end - a.start) ||
+      a.start - b.start ||
+      KIND_PRIORITY[a.kind] - KIND_PRIORITY[b.kind],
   );
   const taken = new Uint8Array(length);
   const accepted: PiiFinding[] = [];
@@ -84,10 +94,11 @@ const isWordChar = (c: number): boolean => isAsciiAlnum(c) || c === 95 || c > 12
 // Email: expand around each '@'; local and domain parts never contain '@', so each character is read at
 // most twice however many '@' the text holds.
 
-const isLocalChar = (c: number): boolean => isAsciiAlnum(c) || c === 46 || c === 95 || c === 37 || c === 43 || c === 45;
+const isLocalChar = (c: number): boolean =>
+  isAsciiAlnum(c) || c === 46 || c === 95 || c === 37 || c === 43 || c === 45;
 const isDomainChar = (c: number): boolean => isAsciiAlnum(c) || c === 46 || c === 45;
 
-export function findEmails(text: string): PiiFinding[] {
+function findEmails(text: string): PiiFinding[] {
   const out: PiiFinding[] = [];
   for (let at = text.indexOf('@'); at !== -1; at = text.indexOf('@', at + 1)) {
     let start = at;
@@ -112,22 +123,26 @@ function isEmailDomain(domain: string): boolean {
 // IBAN: country code + 2 check digits + BBAN of the country's registered length, optionally grouped by
 // single spaces, validated with ISO 13616 mod-97.
 
-const IBAN_LENGTHS: Record<string, number> = {
-  AD: 24, AE: 23, AL: 28, AT: 20, AZ: 28, BA: 20, BE: 16, BG: 22, BH: 22, BR: 29, BY: 28, CH: 21, CR: 22,
-  CY: 28, CZ: 24, DE: 22, DK: 18, DO: 28, EE: 20, EG: 29, ES: 24, FI: 18, FO: 18, FR: 27, GB: 22, GE: 22,
-  GI: 23, GL: 18, GR: 27, GT: 28, HR: 21, HU: 28, IE: 22, IL: 23, IQ: 23, IS: 26, IT: 27, JO: 30, KW: 30,
-  KZ: 20, LB: 28, LC: 32, LI: 21, LT: 20, LU: 20, LV: 21, MC: 27, MD: 24, ME: 22, MK: 19, MR: 27, MT: 31,
-  MU: 30, NL: 18, NO: 15, PK: 24, PL: 28, PS: 29, PT: 25, QA: 29, RO: 24, RS: 22, SA: 24, SC: 31, SE: 24,
-  SI: 19, SK: 24, SM: 27, ST: 25, SV: 28, TL: 23, TN: 24, TR: 26, UA: 29, VA: 22, VG: 24, XK: 20,
-};
+/** Registered IBAN length per country (SWIFT IBAN registry). */
+const IBAN_LENGTHS: ReadonlyMap<string, number> = new Map(
+  (
+    'AD24 AE23 AL28 AT20 AZ28 BA20 BE16 BG22 BH22 BR29 BY28 CH21 CR22 CY28 CZ24 DE22 DK18 DO28 EE20 ' +
+    'EG29 ES24 FI18 FO18 FR27 GB22 GE22 GI23 GL18 GR27 GT28 HR21 HU28 IE22 IL23 IQ23 IS26 IT27 JO30 ' +
+    'KW30 KZ20 LB28 LC32 LI21 LT20 LU20 LV21 MC27 MD24 ME22 MK19 MR27 MT31 MU30 NL18 NO15 PK24 PL28 ' +
+    'PS29 PT25 QA29 RO24 RS22 SA24 SC31 SE24 SI19 SK24 SM27 ST25 SV28 TL23 TN24 TR26 UA29 VA22 VG24 ' +
+    'XK20'
+  )
+    .split(' ')
+    .map((entry) => [entry.slice(0, 2), Number(entry.slice(2))]),
+);
 
 const IBAN_START = /\b[A-Za-z]{2}\d{2}/g;
 
-export function findIbans(text: string): PiiFinding[] {
+function findIbans(text: string): PiiFinding[] {
   const out: PiiFinding[] = [];
   for (const match of text.matchAll(IBAN_START)) {
     const start = match.index;
-    const length = IBAN_LENGTHS[match[0].slice(0, 2).toUpperCase()];
+    const length = IBAN_LENGTHS.get(match[0].slice(0, 2).toUpperCase());
     if (length === undefined) continue;
     let compact = match[0].toUpperCase();
     let end = start + 4;
@@ -174,56 +189,87 @@ interface Chain {
   readonly shape: string;
   readonly hasPlus: boolean;
   readonly openParen: boolean;
+  /** Preceded by a loose prefix such as '=' or '#': only self-evident shapes count. */
+  readonly loose: boolean;
 }
 
-/** The words just before a number, read only when a rule needs them. */
+/**
+ * Cue words before a number ("call me on", "order no.", "SSN", "version"). Phone and id cues are found once
+ * per text and walked with a cursor, since numbers are visited left to right; the rarer cues are read
+ * lazily from a short window.
+ */
 class Cues {
-  private nearest: 'phone' | 'id' | undefined | null = null;
+  private words: CueWord[] | undefined;
+  private cursor = 0;
+  private spanStart = 0;
   private ssn: boolean | undefined;
   private version: boolean | undefined;
-  constructor(private readonly before: string) {}
+  constructor(private readonly text: string) {}
 
-  /** Which cue word sits closest before the number: "call me on" vs "order no.". */
-  nearestCue(): 'phone' | 'id' | undefined {
-    if (this.nearest === null) {
-      const phone = lastIndex(this.before, PHONE_CUE);
-      const id = lastIndex(this.before, ID_CUE);
-      this.nearest = phone === -1 && id === -1 ? undefined : phone > id ? 'phone' : 'id';
-    }
-    return this.nearest;
+  /** Moves to the next number; spans must arrive in increasing order. */
+  at(spanStart: number): this {
+    this.spanStart = spanStart;
+    this.ssn = undefined;
+    this.version = undefined;
+    return this;
+  }
+
+  /** Which cue word sits closest before the number. */
+  nearest(): 'phone' | 'id' | undefined {
+    this.words ??= cueWords(this.text);
+    while (this.cursor < this.words.length && this.words[this.cursor]!.end <= this.spanStart) this.cursor++;
+    const last = this.words[this.cursor - 1];
+    return last !== undefined && last.start >= this.spanStart - CUE_WINDOW ? last.kind : undefined;
   }
 
   ssnCue(): boolean {
-    this.ssn ??= SSN_CUE.test(this.before);
+    this.ssn ??= SSN_CUE.test(this.before());
     return this.ssn;
   }
 
   versionCue(): boolean {
-    this.version ??= VERSION_CUE.test(this.before);
+    this.version ??= VERSION_CUE.test(this.before());
     return this.version;
+  }
+
+  private before(): string {
+    return this.text.slice(Math.max(0, this.spanStart - CUE_WINDOW), this.spanStart);
   }
 }
 
-function lastIndex(text: string, pattern: RegExp): number {
-  let index = -1;
-  for (const m of text.matchAll(pattern)) index = m.index;
-  return index;
+interface CueWord {
+  readonly kind: 'phone' | 'id';
+  readonly start: number;
+  readonly end: number;
 }
 
+/** Every phone/id cue word in the text, ordered by end. */
+function cueWords(text: string): CueWord[] {
+  const words: CueWord[] = [];
+  for (const m of text.matchAll(PHONE_CUE))
+    words.push({ kind: 'phone', start: m.index, end: m.index + m[0].length });
+  for (const m of text.matchAll(ID_CUE))
+    words.push({ kind: 'id', start: m.index, end: m.index + m[0].length });
+  return words.sort((x, y) => x.end - y.end || x.start - y.start);
+}
+
+const CUE_WINDOW = 40;
 const MAX_GROUPS = 6;
 const MAX_PHONE_DIGITS = 19;
 const PHONE_SEPARATORS = new Set([' ', '-', '.', '/', ' (', '(', ') ', ')', ')-']);
-/** Characters that glue a number to the token before it: "INV-2026", "v2.3", "$1,200", "#4411". */
-const JOINERS = new Set(['-', '.', ',', '/', ':', '_']);
-const STICKY_PREFIXES = new Set(['$', '€', '£', '¥', '#', '@', '=', '%', '&', '\\']);
+/** Characters that make a number part of the token before it: "INV-2026", "v2.3", "$1,200", "ERR_429". */
+const JOINERS = new Set(['-', '.', ',', '/', '_']);
+const CURRENCIES = new Set(['$', '€', '£', '¥']);
+/** Prefixes that only weakly bind: "id=0612345678" is an id, but "ip=10.1.2.3" and "tel:+44..." are not. */
+const LOOSE_PREFIXES = new Set([':', '#', '@', '=', '&', '\\']);
 
 const PHONE_CUE =
-  /\b(?:phone|tel|telephone|mobile|cell|cellphone|call|calls|called|calling|text|sms|whatsapp|signal|fax|landline|reach me|ring|number is|no\. is|contact)\b/g;
+  /\b(?:phone|tel|telephone|mobile|cell|cellphone|call|calls|called|calling|text|sms|whatsapp|signal|fax|landline|reach me|ring|number is|no\. is|contact)\b/gi;
 const ID_CUE =
-  /\b(?:order|invoice|inv|ticket|case|ref|reference|tracking|account|acct|id|sku|po|serial|version|build|error|code|transaction|txn|receipt|confirmation|booking|workspace|tenant|project|user|customer|job|request|batch)\b|#/g;
-const SSN_CUE = /\b(?:ssn|social security|social-security|itin|tax id)\b/;
+  /\b(?:order|invoice|inv|ticket|case|ref|reference|tracking|account|acct|id|sku|po|serial|version|build|error|code|transaction|txn|receipt|confirmation|booking|workspace|tenant|project|user|customer|job|request|batch)\b|#/gi;
+const SSN_CUE = /\b(?:ssn|social security|social-security|itin|tax id)\b/i;
 const VERSION_CUE =
-  /(?:\bv|\bversion|\bbuild|\brelease|\bfirmware|\bchrome|\bfirefox|\bsafari|\bedge|\bios|\bandroid|\bmacos|\bwindows|\bsdk|\bapp)\W{0,3}$/;
+  /(?:\bv|\bv\.|\bver|\brev|\bversion|\bbuild|\brelease|\bfirmware|\bchrome|\bfirefox|\bsafari|\bedge|\bios|\bandroid|\bmacos|\bwindows|\bsdk|\bapp)\W{0,3}$/i;
 
 function digitGroups(text: string): DigitGroup[] {
   const groups: DigitGroup[] = [];
@@ -240,30 +286,41 @@ function digitGroups(text: string): DigitGroup[] {
   return groups;
 }
 
-export function findNumericPii(text: string): PiiFinding[] {
+function findNumericPii(text: string): PiiFinding[] {
   const groups = digitGroups(text);
   const out: PiiFinding[] = [];
+  const cues = new Cues(text);
   for (let i = 0; i < groups.length; i++) {
     const first = groups[i]!;
     const hasPlus = code(text, first.start - 1) === 43;
     const openParen = code(text, first.start - 1) === 40 && opensAreaCode(text, first, groups[i + 1]);
     const spanStart = hasPlus || openParen ? first.start - 1 : first.start;
-    if (isGluedBefore(text, spanStart)) continue;
-    const cues = new Cues(text.slice(Math.max(0, spanStart - 40), spanStart).toLowerCase());
+    const glue = glueBefore(text, spanStart);
+    if (glue === 'tight') continue;
+    const loose = glue === 'loose';
+    cues.at(spanStart);
     const chainGroups: DigitGroup[] = [first];
     const seps: string[] = [];
     let digits = first.digits;
     let shape = String(first.digits.length);
+    // Inside an open parenthesis that must close right after the current group: "(415", "+44 (0".
+    let inParen = openParen;
     let best: PiiFinding | undefined;
     for (let j = i; ; j++) {
-      const chain: Chain = { groups: chainGroups, seps, digits, shape, hasPlus, openParen };
-      const kind = classifyChain(chain, cues);
       const end = chainGroups[chainGroups.length - 1]!.end;
-      if (kind !== undefined && !isGluedAfter(text, end, kind)) best = { kind, start: spanStart, end };
+      if (!inParen) {
+        const kind = classifyChain(
+          { groups: chainGroups, seps, digits, shape, hasPlus, openParen, loose },
+          cues,
+        );
+        if (kind !== undefined && !isGluedAfter(text, end, kind)) best = { kind, start: spanStart, end };
+      }
       const next = groups[j + 1];
       if (next === undefined || chainGroups.length >= MAX_GROUPS || digits.length > MAX_PHONE_DIGITS) break;
       const sep = text.slice(end, next.start);
-      if (!PHONE_SEPARATORS.has(sep)) break;
+      if (!PHONE_SEPARATORS.has(sep) || inParen !== sep.startsWith(')')) break;
+      inParen = sep.endsWith('(');
+      if (inParen && next.digits.length > 4) break;
       chainGroups.push(next);
       seps.push(sep);
       digits += next.digits;
@@ -278,14 +335,15 @@ export function findNumericPii(text: string): PiiFinding[] {
 function opensAreaCode(text: string, group: DigitGroup, next: DigitGroup | undefined): boolean {
   if (next === undefined) return false;
   const sep = text.slice(group.end, next.start);
-  return sep.startsWith(')') && PHONE_SEPARATORS.has(sep);
+  return group.digits.length <= 4 && sep.startsWith(')') && PHONE_SEPARATORS.has(sep);
 }
 
-function isGluedBefore(text: string, start: number): boolean {
+function glueBefore(text: string, start: number): 'none' | 'loose' | 'tight' {
   const before = text[start - 1];
-  if (before === undefined) return false;
-  if (isWordChar(before.charCodeAt(0)) || STICKY_PREFIXES.has(before)) return true;
-  return JOINERS.has(before) && isWordChar(code(text, start - 2));
+  if (before === undefined) return 'none';
+  if (isWordChar(before.charCodeAt(0)) || CURRENCIES.has(before)) return 'tight';
+  if (JOINERS.has(before) && isWordChar(code(text, start - 2))) return 'tight';
+  return LOOSE_PREFIXES.has(before) ? 'loose' : 'none';
 }
 
 function isGluedAfter(text: string, end: number, kind: PiiKind): boolean {
@@ -293,27 +351,16 @@ function isGluedAfter(text: string, end: number, kind: PiiKind): boolean {
   if (after === undefined) return false;
   if (isWordChar(after.charCodeAt(0)) || after === '%') return true;
   if (kind === 'ip' && (after === ':' || after === '/')) return false;
-  return JOINERS.has(after) && isAsciiAlnum(code(text, end + 1));
+  return (JOINERS.has(after) || after === ':') && isAsciiAlnum(code(text, end + 1));
 }
 
 function classifyChain(chain: Chain, cues: Cues): PiiKind | undefined {
-  if (chain.digits.length < 4 || !parensBalanced(chain)) return undefined;
+  if (chain.digits.length < 4) return undefined;
   if (isSsn(chain, cues)) return 'ssn';
   if (isCard(chain)) return 'card';
   if (isIpv4(chain, cues)) return 'ip';
   if (isPhone(chain, cues)) return 'phone';
   return undefined;
-}
-
-/** A '(' must close after exactly one group: "(415) 555", "+44 (0)20". */
-function parensBalanced({ groups, seps, openParen }: Chain): boolean {
-  let open = openParen;
-  for (let k = 0; k < groups.length; k++) {
-    const closes = seps[k]?.startsWith(')') ?? false;
-    if (open !== closes || (open && groups[k]!.digits.length > 4)) return false;
-    open = seps[k]?.endsWith('(') ?? false;
-  }
-  return !open;
 }
 
 const allSeps = (chain: Chain, allowed: string): boolean => chain.seps.every((s) => s === allowed);
@@ -359,13 +406,27 @@ function isIpv4(chain: Chain, cues: Cues): boolean {
 
 function isPhone(chain: Chain, cues: Cues): boolean {
   const { digits, groups } = chain;
-  if (digits.length < 7 || digits.length > 15 || looksLikeDate(chain)) return false;
-  if (chain.hasPlus) return digits.length >= 8 && (groups.length === 1 || groups[0]!.digits.length <= 4);
+  if (digits.length < 7 || looksLikeDate(chain)) return false;
+  // A trailing single digit is a count or a footnote, not a subscriber number: "+44 20 7946 0958 2 times".
+  if (groups.length > 1 && groups[groups.length - 1]!.digits.length < 2) return false;
+  if (chain.hasPlus) return isInternational(chain, digits);
+  if (digits.startsWith('00') && groups.length > 1 && groups[0]!.digits.length <= 5) {
+    return isInternational(chain, digits.slice(2));
+  }
+  if (digits.length > 15) return false;
   const formatted = groups.length > 1 || chain.openParen;
-  if (formatted && (isNanp(chain) || isTrunkPrefixed(chain))) return true;
+  if (formatted && isNanp(chain)) return true;
+  const cue = cues.nearest();
+  if (formatted && isTrunkPrefixed(chain) && cue !== 'id') return true;
+  if (cue === 'phone') return true;
   const trunkRun = !formatted && digits.length >= 10 && digits.length <= 11 && /^0[1-9]/.test(digits);
-  const cue = cues.nearestCue();
-  return cue === 'phone' || (trunkRun && cue === undefined);
+  return trunkRun && cue === undefined && !chain.loose;
+}
+
+/** After "+" or "00": country code and subscriber number, 8 to 15 digits (E.164); +1 is always 11. */
+function isInternational(chain: Chain, number: string): boolean {
+  if (number.length < 8 || number.length > 15 || (number[0] === '1' && number.length !== 11)) return false;
+  return chain.groups.length === 1 || chain.groups[0]!.digits.length <= 5;
 }
 
 /** North American numbering: [1] NXX NXX XXXX, e.g. "(415) 555-0132", "1-800-555-0199". */
@@ -391,7 +452,9 @@ const DATE_SHAPE = /^(?:4,[12],[12]|[12],[12],(?:2|4))$/;
 /** 2026-11-28, 28.11.2026, 11/28/2026: never phone numbers, however a cue word reads. */
 function looksLikeDate(chain: Chain): boolean {
   const sep = chain.seps[0];
-  return chain.groups.length === 3 && (sep === '-' || sep === '.' || sep === '/') && DATE_SHAPE.test(chain.shape);
+  return (
+    chain.groups.length === 3 && (sep === '-' || sep === '.' || sep === '/') && DATE_SHAPE.test(chain.shape)
+  );
 }
 
 // ---------------------------------------------------------------------------------------------------------
@@ -403,10 +466,20 @@ const US_SUFFIX =
 const US_UNIT = String.raw`(?:,?\s*(?:Apt|Apartment|Unit|Suite|Ste|Flat|Floor|Fl|Room|Rm|#)\.?\s*#?\s*[A-Za-z0-9-]{1,6}\b)?`;
 const US_CITY_ZIP = String.raw`(?:,\s*[A-Z][a-zA-Z]+(?:\s[A-Z][a-zA-Z]+){0,2},?\s+[A-Z]{2}\s+\d{5}(?:-\d{4})?\b)?`;
 const UK_POSTCODE = String.raw`(?:,\s*[A-Z][a-zA-Z]+,?\s+[A-Z]{1,2}\d[A-Z\d]?\s?\d[A-Z]{2}\b)?`;
-const DIRECTION = String.raw`(?:N|S|E|W|NE|NW|SE|SW|North|South|East|West)`;
+const DIRECTION = '(?:N|S|E|W|NE|NW|SE|SW|North|South|East|West)';
 
 /** Words that make "2 Google Drive" or "3 Shared Drive" product talk rather than an address. */
-const NOT_STREET_NAMES = new Set(['google', 'shared', 'team', 'my', 'external', 'network', 'hard', 'usb', 'one']);
+const NOT_STREET_NAMES = new Set([
+  'google',
+  'shared',
+  'team',
+  'my',
+  'external',
+  'network',
+  'hard',
+  'usb',
+  'one',
+]);
 
 const US_ADDRESS = new RegExp(
   String.raw`\b\d{1,6}[A-Za-z]?\s+(?:${DIRECTION}\.?\s+)?((?:(?:[A-Z][a-zA-Z'-]*|\d{1,3}(?:st|nd|rd|th))\.?\s+){1,4})(?:${US_SUFFIX})\b\.?(?:\s+${DIRECTION}\b)?` +
@@ -420,13 +493,17 @@ const US_ADDRESS_LOWER = new RegExp(
   'g',
 );
 
+/** "10115 Berlin", "1015 CJ Amsterdam", "1050 Bruxelles" after a European street. */
+const POSTAL_CITY = String.raw`(?:,?\s+(?:\d{4}\s?\p{Lu}{2}|\d{4,5})\s+\p{Lu}[\p{L}'’-]*)?`;
+
 const FR_PARTICLES = String.raw`(?:(?:de|du|des|la|le|les|d'|l'|d’|l’)\s*){0,3}`;
 const CAP_WORD = String.raw`\p{Lu}[\p{L}'’-]*`;
 const FR_ADDRESS = new RegExp(
   String.raw`(?<![\p{L}\d])\d{1,4}(?:\s?(?:bis|ter|[a-dA-D]))?,?\s+(?:` +
     String.raw`(?:[Rr]ue|[Bb]oulevard|[Bb]d|[Ii]mpasse|[Aa]llée|[Qq]uai|[Cc]hemin)\s+${FR_PARTICLES}\p{L}[\p{L}'’-]*` +
     String.raw`|(?:[Aa]venue|[Aa]v\.|[Pp]lace|[Cc]ours|[Rr]oute|[Ss]quare)\s+${FR_PARTICLES}${CAP_WORD}` +
-    String.raw`)(?:\s+${FR_PARTICLES}${CAP_WORD}){0,2}(?:,?\s+\d{5}\s+${CAP_WORD})?`,
+    String.raw`)(?:\s+${FR_PARTICLES}${CAP_WORD}){0,2}` +
+    POSTAL_CITY,
   'gu',
 );
 
@@ -434,24 +511,36 @@ const GERMANIC_SUFFIX =
   'straße|strasse|str\\.|weg|gasse|platz|allee|damm|ufer|chaussee|straat|laan|plein|gracht|kade|singel|dijk|gatan|vägen|gata|vej|gade|veien|vegen';
 const GERMANIC_ADDRESS = new RegExp(
   String.raw`(?<![\p{L}\d])(?:\p{Lu}\p{Ll}+[ -])?(?:\p{Lu}[\p{Ll}ß]*(?:${GERMANIC_SUFFIX})|Straße|Strasse|Str\.|Weg|Gasse|Platz|Allee)` +
-    String.raw`\s+\d{1,4}\s?[a-zA-Z]?(?![\p{L}\d])(?:,?\s+\d{4,5}\s+${CAP_WORD})?`,
+    String.raw`\s+\d{1,4}\s?[a-zA-Z]?(?![\p{L}\d])` +
+    POSTAL_CITY,
   'gu',
 );
 
 const ROMANCE_ADDRESS = new RegExp(
-  String.raw`(?<![\p{L}\d])(?:Calle|C\/|Avenida|Avda\.|Plaza|Paseo|Camino|Carrer|Via|Viale|Piazza|Corso|Vicolo|Rua|Travessa|Largo|Praça)\s+` +
-    String.raw`(?:(?:de la|de|del|della|delle|dei|di|da|do|dos|das)\s+){0,2}${CAP_WORD}(?:\s+${CAP_WORD}){0,2},?\s+(?:n\.?\s?º?\s*)?\d{1,4}[a-zA-Z]?(?![\p{L}\d])`,
+  String.raw`(?<![\p{L}\d])(?:Rue|Avenue|Boulevard|Calle|C\/|Avenida|Avda\.|Plaza|Paseo|Camino|Carrer|Via|Viale|Piazza|Corso|Vicolo|Rua|Travessa|Largo|Praça)\s+` +
+    String.raw`(?:(?:de la|de|del|della|delle|dei|di|da|do|dos|das)\s+){0,2}${CAP_WORD}(?:\s+${CAP_WORD}){0,2},?\s+(?:n\.?\s?º?\s*)?\d{1,4}[a-zA-Z]?(?![\p{L}\d])` +
+    POSTAL_CITY,
   'gu',
 );
 
-export function findAddresses(text: string): PiiFinding[] {
+/** English words that happen to end like a Germanic street: "Brigade 3". */
+const NOT_STREET_WORDS = new Set(['brigade', 'renegade', 'escapade']);
+
+function findAddresses(text: string): PiiFinding[] {
   const out: PiiFinding[] = [];
+  const add = (m: RegExpExecArray): void => {
+    out.push({ kind: 'address', start: m.index, end: m.index + m[0].length });
+  };
   for (const m of text.matchAll(US_ADDRESS)) {
-    const firstName = (m[1] ?? '').trim().split(/\s+/)[0]!.toLowerCase();
-    if (!NOT_STREET_NAMES.has(firstName)) out.push({ kind: 'address', start: m.index, end: m.index + m[0].length });
+    if (!NOT_STREET_NAMES.has(firstWord(m[1] ?? ''))) add(m);
   }
-  for (const pattern of [US_ADDRESS_LOWER, FR_ADDRESS, GERMANIC_ADDRESS, ROMANCE_ADDRESS]) {
-    for (const m of text.matchAll(pattern)) out.push({ kind: 'address', start: m.index, end: m.index + m[0].length });
+  for (const m of text.matchAll(GERMANIC_ADDRESS)) {
+    if (!NOT_STREET_WORDS.has(firstWord(m[0]))) add(m);
+  }
+  for (const pattern of [US_ADDRESS_LOWER, FR_ADDRESS, ROMANCE_ADDRESS]) {
+    for (const m of text.matchAll(pattern)) add(m);
   }
   return out;
 }
+
+const firstWord = (text: string): string => (text.trim().split(/\s+/)[0] ?? '').toLowerCase();

@@ -4,7 +4,6 @@
  */
 import { LogisticModel, type SerializedLogisticModel, type SparseFeatures } from './logisticRegression';
 import { analyze, hashString, normalizeText, tokenize } from './textAnalysis';
-import { dot } from './vectorSearch';
 import {
   type Distribution,
   INTENTS,
@@ -14,6 +13,7 @@ import {
   PRODUCT_AREAS,
   type ProductArea,
 } from './types';
+import { dot } from './vectorSearch';
 
 export const LEXICAL_DIM = 1 << 15;
 
@@ -96,13 +96,18 @@ export class SupportClassifier {
     const intents = artefact.intent.labels;
     const areas = artefact.productArea.labels;
     if (!intents.every(isIntent) || intents.length !== INTENTS.length) {
-      throw new Error(`classifier artefact: intent labels ${intents.join(',')} do not match ${INTENTS.join(',')}`);
+      throw new Error(
+        `classifier artefact: intent labels ${intents.join(',')} do not match ${INTENTS.join(',')}`,
+      );
     }
     if (!areas.every(isProductArea) || areas.length !== PRODUCT_AREAS.length) {
       throw new Error(`classifier artefact: product areas ${areas.join(',')} do not match the known areas`);
     }
     this.intentModel = new LabelModel(intents as Intent[], LogisticModel.deserialize(artefact.intent.model));
-    this.areaModel = new LabelModel(areas as ProductArea[], LogisticModel.deserialize(artefact.productArea.model));
+    this.areaModel = new LabelModel(
+      areas as ProductArea[],
+      LogisticModel.deserialize(artefact.productArea.model),
+    );
   }
 
   get version(): string {

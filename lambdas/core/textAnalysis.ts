@@ -12,7 +12,7 @@ const STOP_WORDS = new Set(
     'him himself his i if in into is it its itself just me more most my myself nor of off on once only or other ' +
     'ought our ours ourselves out over own same she should so some such than that the their theirs them ' +
     'themselves then there these they this those through to too under until up very was we were what when where ' +
-    'which while who whom why will with would you your yours yourself yourselves im ive id youre hi hello hey ' +
+    'which while who whom why how will with would you your yours yourself yourselves im ive id youre hi hello hey ' +
     'please thanks thank pls plz hey guys also still really get got just anyone someone can cant could us its'
   ).split(' '),
 );
@@ -30,7 +30,10 @@ const PHRASES: readonly [RegExp, string][] = [
   [/\bmoney back\b/g, ' refund '],
   [/\bapi[\s-]key\b/g, ' apikey '],
   [/\bdark[\s-]mode\b/g, ' darkmode '],
-  [/\bnot (?:working|loading|responding)\b|\bdoesn'?t work\b|\bdon'?t work\b|\bisn'?t working\b/g, ' broken '],
+  [
+    /\bnot (?:working|loading|responding)\b|\bdoesn'?t work\b|\bdon'?t work\b|\bisn'?t working\b/g,
+    ' broken ',
+  ],
   [/\bcan'?t|\bcannot\b|\bunable to\b/g, ' unable '],
 ];
 

@@ -32,7 +32,9 @@ export function normalize(vector: Float32Array): Float32Array {
 
 export function meanVector(vectors: readonly Float32Array[], dimensions: number): Float32Array {
   const mean = new Float32Array(dimensions);
-  for (const vector of vectors) for (let i = 0; i < dimensions; i++) mean[i]! += vector[i]!;
+  for (const vector of vectors) {
+    for (let i = 0; i < dimensions; i++) mean[i] = mean[i]! + vector[i]!;
+  }
   return normalize(mean);
 }
 

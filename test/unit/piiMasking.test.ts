@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
-import { containsPii, luhnValid, maskPii, type PiiFinding, type PiiKind } from '#core/piiMasking';
 import { describe, expect, it } from 'vitest';
+import { containsPii, luhnValid, maskPii, type PiiFinding, type PiiKind } from '#core/piiMasking';
 
 const kinds = (found: readonly PiiFinding[]): PiiKind[] => found.map((f) => f.kind);
 
@@ -178,7 +178,11 @@ describe('maskPii: IBAN, SSN, IP', () => {
 
 describe('maskPii: street addresses', () => {
   it.each([
-    ['a US street with a suite', 'Ship to 1600 Pennsylvania Avenue NW, Suite 400 today.', '1600 Pennsylvania Avenue NW, Suite 400'],
+    [
+      'a US street with a suite',
+      'Ship to 1600 Pennsylvania Avenue NW, Suite 400 today.',
+      '1600 Pennsylvania Avenue NW, Suite 400',
+    ],
     ['a numbered UK street', 'Bill 221B Baker Street please.', '221B Baker Street'],
     ['a German street', 'Rechnung an Hauptstraße 12 bitte.', 'Hauptstraße 12'],
     ['a French street', 'Livrer au 12 rue de la Paix demain.', '12 rue de la Paix'],
