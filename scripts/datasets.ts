@@ -71,12 +71,27 @@ export function loadIntentSplit(split: 'train' | 'test'): LabelledMessage[] {
   return readJsonl(join(DATA_DIR, 'intents', `${split}.jsonl`), labelledMessageSchema);
 }
 
-export function loadRetrievalEval(): RetrievalCase[] {
+/**
+ * Held-out retrieval cases. 'dev' (the first paraphrase of each FAQ and half of the unanswerable cases)
+ * may tune the ranker and confidence; 'test' (the rest) is only ever evaluated.
+ */
+export function loadRetrievalEval(split: 'dev' | 'test' | 'all' = 'all'): RetrievalCase[] {
   const dir = join(DATA_DIR, 'eval');
-  return readdirSync(dir)
+  const cases = readdirSync(dir)
     .filter((f) => f.startsWith('retrieval-') && f.endsWith('.jsonl'))
     .sort()
     .flatMap((f) => readJsonl(join(dir, f), retrievalCaseSchema));
+  if (split === 'all') return cases;
+  const seen = new Set<string>();
+  return cases.filter((c) => {
+    let dev: boolean;
+    if (c.faqId === null) dev = hashString(c.text) % 2 === 0;
+    else {
+      dev = !seen.has(c.faqId);
+      seen.add(c.faqId);
+    }
+    return dev === (split === 'dev');
+  });
 }
 
 export interface IntentExample {

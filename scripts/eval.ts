@@ -4,21 +4,21 @@
  * Without --kb/--cases it evaluates the built-in test split (data/intents/test.jsonl + data/eval/).
  * Bad input (missing file, malformed line, unknown intent or FAQ id) → a message naming the line, exit 2.
  */
-import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { z } from 'zod';
 import { createEmbeddedEngine } from '#adapters/engineFactory';
 import { INTENTS, type Intent } from '#core/types';
 import {
-  DATA_DIR,
   DatasetError,
   loadBuiltInKnowledgeBase,
+  loadIntentSplit,
   loadKnowledgeBaseFile,
+  loadRetrievalEval,
   ROOT,
   readJsonl,
 } from './datasets';
-import { type EvaluationReport, evaluate, formatReport } from './evaluation';
+import { type EvaluationCase, type EvaluationReport, evaluate, formatReport } from './evaluation';
 
 const caseSchema = z
   .object({
@@ -46,12 +46,16 @@ async function main(): Promise<EvaluationReport> {
     strict: true,
   });
   const faqs = values.kb ? loadKnowledgeBaseFile(values.kb) : loadBuiltInKnowledgeBase();
-  const caseFiles = values.cases?.length
-    ? values.cases
-    : [join(DATA_DIR, 'intents', 'test.jsonl'), ...builtInRetrievalFiles()];
-  const cases = caseFiles.flatMap((file) =>
-    readJsonl(file, caseSchema).map((c, i) => ({ ...c, file, line: i + 1 })),
-  );
+  const cases: (EvaluationCase & { readonly file: string })[] = values.cases?.length
+    ? values.cases.flatMap((file) => readJsonl(file, caseSchema).map((c) => ({ ...c, file })))
+    : [
+        ...loadIntentSplit('test').map((c) => ({
+          text: c.text,
+          intent: c.intent,
+          file: 'data/intents/test.jsonl',
+        })),
+        ...loadRetrievalEval('test').map((c) => ({ ...c, file: 'data/eval (test split)' })),
+      ];
   const known = new Set(faqs.map((f) => f.id));
   for (const c of cases) {
     if (c.faqId && !known.has(c.faqId)) {
@@ -77,14 +81,6 @@ async function main(): Promise<EvaluationReport> {
   if (values.json) console.log(JSON.stringify(report));
   else console.log(formatReport(report));
   return report;
-}
-
-function builtInRetrievalFiles(): string[] {
-  const dir = join(DATA_DIR, 'eval');
-  return readdirSync(dir)
-    .filter((f) => /^retrieval-.*\.jsonl$/.test(f))
-    .sort()
-    .map((f) => join(dir, f));
 }
 
 main().catch((error) => {

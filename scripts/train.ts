@@ -18,7 +18,7 @@ import {
   expectedCalibrationError,
   fitIsotonic,
 } from '#core/confidence';
-import { FaqRanker, fitScaler, scale } from '#core/faqRanker';
+import { FaqRanker, fitScaler, listwiseAsLogistic, scale, trainListwiseRanker } from '#core/faqRanker';
 import {
   type FaqVectors,
   faqEmbeddingTexts,
@@ -41,6 +41,7 @@ import {
   loadBuiltInKnowledgeBase,
   loadClinc,
   loadIntentSplit,
+  loadRetrievalEval,
   MODELS_DIR,
   ROOT,
 } from './datasets';
@@ -165,50 +166,80 @@ async function main() {
   const folds = buildFolds(faqs, faqVectors);
   const classifyQuery = (text: string, faqId: string | null) =>
     crossFit[faqId ? halfOf(faqId) : 0]!.classify(text, vectorOf.get(text)!);
-  const rankerRows: { features: Float64Array; label: number; query: number }[] = [];
-  let queryNumber = 0;
-  for (const fold of folds) {
-    for (const q of fold.queries) {
+  // Dev paraphrases (data/eval 'dev' split) are real customer wording; the 'test' split is never read.
+  const dev = loadRetrievalEval('dev');
+  await embedAll(
+    trainStore,
+    dev.map((d) => d.text),
+    'dev paraphrases',
+  );
+  for (const d of dev) vectorOf.set(d.text, (await trainStore.embed([d.text]))[0]!);
+  trainStore.save();
+  const fullIndex = new KnowledgeIndex(faqs, faqVectors, 512);
+  const fullClassifier = new SupportClassifier(classifierArtefact);
+  const sources: {
+    index: KnowledgeIndex;
+    queries: readonly FoldQuery[];
+    classify: typeof classifyQuery;
+    weight: number;
+  }[] = [
+    ...folds.map((fold) => ({
+      index: fold.index,
+      queries: fold.queries,
+      classify: classifyQuery,
+      weight: 1,
+    })),
+    {
+      index: fullIndex,
+      queries: dev,
+      classify: (text: string) => fullClassifier.classify(text, vectorOf.get(text)!),
+      weight: 2,
+    },
+  ];
+  const rankingQueries: { rows: Float64Array[]; gold: number; weight: number }[] = [];
+  for (const source of sources) {
+    for (const q of source.queries) {
       if (!q.faqId) continue;
-      const c = classifyQuery(q.text, q.faqId);
-      const candidates = fold.index.candidates(fold.index.analyzeQuery(q.text, vectorOf.get(q.text)!), {
+      const c = source.classify(q.text, q.faqId);
+      const candidates = source.index.candidates(source.index.analyzeQuery(q.text, vectorOf.get(q.text)!), {
         intent: c.intent.distribution,
         productArea: c.productArea.distribution,
       });
-      if (!candidates.some((x) => x.faq.id === q.faqId)) continue;
-      queryNumber++;
-      for (const x of candidates)
-        rankerRows.push({ features: x.features, label: x.faq.id === q.faqId ? 1 : 0, query: queryNumber });
+      const gold = candidates.findIndex((x) => x.faq.id === q.faqId);
+      if (gold < 0) continue;
+      rankingQueries.push({ rows: candidates.map((x) => x.features), gold, weight: source.weight });
     }
   }
-  const rankerScaler = fitScaler(rankerRows.map((r) => r.features));
-  const positives = rankerRows.filter((r) => r.label === 1).length;
-  const rankerModel = trainLogisticModel(
-    rankerRows.map((r) => ({
-      dense: scale(r.features, rankerScaler),
-      label: r.label,
-      weight: r.label ? (rankerRows.length - positives) / positives / 4 : 1,
+  const rankerScaler = fitScaler(rankingQueries.flatMap((q) => q.rows));
+  const rankerWeights = trainListwiseRanker(
+    rankingQueries.map((q) => ({
+      candidates: q.rows.map((r) => scale(r, rankerScaler)),
+      gold: q.gold,
+      weight: q.weight,
     })),
-    {
-      classes: 2,
-      denseDim: RANKER_FEATURES.length,
-      epochs: quick ? 4 : 10,
-      learningRate: 0.01,
-      l2: 1e-4,
-      seed: 5,
-    },
+    RANKER_FEATURES.length,
+    { epochs: quick ? 10 : 40 },
   );
+  const rankerModel = listwiseAsLogistic(rankerWeights);
   const ranker = new FaqRanker({
     features: [...RANKER_FEATURES],
     scaler: rankerScaler,
     model: rankerModel.serialize(),
   });
-  log(`ranker trained on ${queryNumber} queries, ${rankerRows.length} candidate rows`);
+  const queryNumber = rankingQueries.length;
+  log(
+    `ranker trained on ${queryNumber} queries (${dev.length} dev paraphrases), weights ${RANKER_FEATURES.map((f, i) => `${f}=${rankerWeights[i]!.toFixed(2)}`).join(' ')}`,
+  );
 
   // ---- confidence ---------------------------------------------------------------------------------
   const confidenceRows: { features: number[]; correct: boolean; text: string }[] = [];
-  const addConfidenceRow = (index: KnowledgeIndex, text: string, faqId: string | null) => {
-    const c = classifyQuery(text, faqId);
+  const addConfidenceRow = (
+    index: KnowledgeIndex,
+    text: string,
+    faqId: string | null,
+    classify: (text: string, faqId: string | null) => ReturnType<SupportClassifier['classify']>,
+  ) => {
+    const c = classify(text, faqId);
     const query = index.analyzeQuery(text, vectorOf.get(text)!);
     const ranked = ranker.rank(
       index.candidates(query, { intent: c.intent.distribution, productArea: c.productArea.distribution }),
@@ -219,8 +250,11 @@ async function main() {
       text,
     });
   };
-  for (const fold of folds) for (const q of fold.queries) addConfidenceRow(fold.index, q.text, q.faqId);
-  for (const text of oosQueries) addConfidenceRow(folds[0]!.index, text, null);
+  for (const fold of folds)
+    for (const q of fold.queries) addConfidenceRow(fold.index, q.text, q.faqId, classifyQuery);
+  const classifyFull = (text: string) => fullClassifier.classify(text, vectorOf.get(text)!);
+  for (const q of dev) addConfidenceRow(fullIndex, q.text, q.faqId, classifyFull);
+  for (const text of oosQueries) addConfidenceRow(fullIndex, text, null, classifyFull);
   const isCalibrationRow = (text: string) => inHoldout(`calibration:${text}`, 0.3);
   const fitRows = confidenceRows.filter((r) => !isCalibrationRow(r.text));
   const calibrationRows = confidenceRows.filter((r) => isCalibrationRow(r.text));

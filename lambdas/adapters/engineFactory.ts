@@ -14,6 +14,7 @@ import type { Clock, Embedder, ModelProvider } from '#core/ports';
 import { type SerializedClassifier, SupportClassifier } from '#core/supportClassifier';
 import type { Faq } from '#core/types';
 import { EmbeddingStore } from './embeddingStore';
+import { hnswVectorSearch } from './hnswVectorSearch';
 import { UseLiteEmbedder } from './useLiteEmbedder';
 
 export const DEFAULT_MODELS_DIR = resolve(import.meta.dirname, '..', '..', 'models');
@@ -60,12 +61,20 @@ export interface EngineOptions extends KnowledgeIndexOptions {
   readonly clock?: Clock;
 }
 
+/** Above this many FAQs, vector candidates come from an HNSW graph instead of an exact scan. */
+export const HNSW_ABOVE_FAQS = 2000;
+
 export async function createConversationEngine(options: EngineOptions): Promise<ConversationEngine> {
   const { artefacts } = options;
+  const vectorSearchFactory =
+    options.vectorSearchFactory ?? (options.faqs.length > HNSW_ABOVE_FAQS ? hnswVectorSearch() : undefined);
   return new ConversationEngine({
     embedder: options.embedder,
     classifier: new SupportClassifier(artefacts.classifier),
-    knowledge: await buildKnowledgeIndex(options.faqs, options.indexEmbedder ?? options.embedder, options),
+    knowledge: await buildKnowledgeIndex(options.faqs, options.indexEmbedder ?? options.embedder, {
+      ...options,
+      vectorSearchFactory,
+    }),
     ranker: new FaqRanker(artefacts.retrieval.ranker),
     confidence: new ConfidenceModel(artefacts.retrieval.confidence),
     policy: new EscalationPolicy({

@@ -86,8 +86,13 @@ export interface Candidate {
 }
 
 export interface KnowledgeIndexOptions {
-  /** How many candidates each retriever contributes before reranking. @default 20 */
+  /** How many candidates each retriever contributes before reranking. @default 30 */
   readonly candidatesPerRetriever?: number;
+  /**
+   * Up to this many FAQs, vector candidates come from every question/alternate vector (best recall);
+   * above it, from one centroid per FAQ (10x fewer vectors to scan). @default 5000
+   */
+  readonly allVectorsUpTo?: number;
   /** @default exact scan */
   readonly vectorSearchFactory?: VectorSearchFactory;
 }
@@ -97,7 +102,9 @@ const ANSWER_FIELD = 1;
 
 export class KnowledgeIndex {
   private readonly lexical: LexicalIndex;
-  private readonly centroids: VectorSearch;
+  private readonly vectorIndex: VectorSearch;
+  /** FAQ (doc) of each row in vectorIndex. */
+  private readonly vectorOwner: Int32Array;
   private readonly byId = new Map<string, number>();
   private readonly candidatesPerRetriever: number;
 
@@ -112,7 +119,7 @@ export class KnowledgeIndex {
       if (this.byId.has(faq.id)) throw new Error(`KnowledgeIndex: duplicate FAQ id ${faq.id}`);
       this.byId.set(faq.id, doc);
     });
-    this.candidatesPerRetriever = options.candidatesPerRetriever ?? 20;
+    this.candidatesPerRetriever = options.candidatesPerRetriever ?? 30;
     this.lexical = new LexicalIndex(
       faqs.map((faq) => [
         analyze([faq.question, ...faq.alternates].join('\n')),
@@ -121,10 +128,21 @@ export class KnowledgeIndex {
       { fieldWeights: [1, 0.35], b: [0.5, 0.75] },
     );
     const factory = options.vectorSearchFactory ?? exactVectorSearch;
-    this.centroids = factory(
-      vectors.map((v) => meanVector([v.question, ...v.alternates], dimensions)),
-      dimensions,
-    );
+    const rows: Float32Array[] = [];
+    const owners: number[] = [];
+    vectors.forEach((v, doc) => {
+      if (faqs.length <= (options.allVectorsUpTo ?? 5000)) {
+        for (const row of [v.question, ...v.alternates]) {
+          rows.push(row);
+          owners.push(doc);
+        }
+      } else {
+        rows.push(meanVector([v.question, ...v.alternates], dimensions));
+        owners.push(doc);
+      }
+    });
+    this.vectorIndex = factory(rows, dimensions);
+    this.vectorOwner = Int32Array.from(owners);
   }
 
   get size(): number {
@@ -143,7 +161,7 @@ export class KnowledgeIndex {
   candidates(query: AnalyzedQuery, priors: QueryPriors = {}): Candidate[] {
     const k = this.candidatesPerRetriever;
     const lexicalHits = this.lexical.search(query.terms, k);
-    const vectorHits = this.centroids.search(query.vector, k);
+    const vectorHits = this.vectorCandidates(query.vector, k);
     const lexRank = new Map(lexicalHits.map((hit, rank) => [hit.doc, rank]));
     const vecRank = new Map(vectorHits.map((hit, rank) => [hit.id, rank]));
     const lexScore = new Map(lexicalHits.map((hit) => [hit.doc, hit.score]));
@@ -182,7 +200,23 @@ export class KnowledgeIndex {
     });
   }
 
-  /** Largest cosine between the query and any FAQ question/alternate: an out-of-scope signal. */
+  /** The k FAQs whose nearest question/alternate (or centroid) vector is closest to the query. */
+  private vectorCandidates(query: Float32Array, k: number): { id: number; score: number }[] {
+    const perFaq = this.vectorOwner.length / Math.max(this.faqs.length, 1);
+    const hits = this.vectorIndex.search(query, Math.ceil(k * perFaq * 1.5));
+    const seen = new Set<number>();
+    const out: { id: number; score: number }[] = [];
+    for (const hit of hits) {
+      const doc = this.vectorOwner[hit.id]!;
+      if (seen.has(doc)) continue;
+      seen.add(doc);
+      out.push({ id: doc, score: hit.score });
+      if (out.length === k) break;
+    }
+    return out;
+  }
+
+  /** Cosines between the query and one FAQ's question, alternates, answer and their mean. */
   private similarities(query: Float32Array, doc: number) {
     const v = this.vectors[doc]!;
     const question = dot(query, v.question);

@@ -180,17 +180,43 @@ interface DigitGroup {
   readonly digits: string;
 }
 
+/**
+ * Groups first..last (inclusive) read as one number. One instance is reused while a chain grows, so the
+ * hot loop allocates nothing; the digit string is only built for the checksum and prefix rules.
+ */
 interface Chain {
   readonly groups: readonly DigitGroup[];
-  /** Separators between consecutive groups, e.g. ' ', '-', ') '. */
-  readonly seps: readonly string[];
-  readonly digits: string;
-  /** Digits per group, e.g. "3,3,4". */
-  readonly shape: string;
-  readonly hasPlus: boolean;
-  readonly openParen: boolean;
+  /** joins[k]: the separator between groups k and k+1 when it can sit inside a number, e.g. ' ', ') '. */
+  readonly joins: readonly (string | undefined)[];
+  first: number;
+  last: number;
+  digitCount: number;
+  hasPlus: boolean;
+  openParen: boolean;
   /** Preceded by a loose prefix such as '=' or '#': only self-evident shapes count. */
-  readonly loose: boolean;
+  loose: boolean;
+}
+
+const groupCount = (c: Chain): number => c.last - c.first + 1;
+/** Digits in the chain's k-th group. */
+const lengthAt = (c: Chain, k: number): number => c.groups[c.first + k]!.digits.length;
+/** Separator after the chain's k-th group. */
+const sepAt = (c: Chain, k: number): string => c.joins[c.first + k]!;
+const chainDigits = (c: Chain): string => {
+  let digits = '';
+  for (let k = c.first; k <= c.last; k++) digits += c.groups[k]!.digits;
+  return digits;
+};
+
+function hasShape(c: Chain, ...lengths: number[]): boolean {
+  if (groupCount(c) !== lengths.length) return false;
+  for (let k = 0; k < lengths.length; k++) if (lengthAt(c, k) !== lengths[k]) return false;
+  return true;
+}
+
+function allSeps(c: Chain, allowed: string): boolean {
+  for (let k = c.first; k < c.last; k++) if (c.joins[k] !== allowed) return false;
+  return true;
 }
 
 /**
@@ -288,43 +314,58 @@ function digitGroups(text: string): DigitGroup[] {
 
 function findNumericPii(text: string): PiiFinding[] {
   const groups = digitGroups(text);
-  const out: PiiFinding[] = [];
+  const joins = groups.map((g, k) => {
+    const next = groups[k + 1];
+    if (next === undefined || next.start - g.end > 2) return undefined;
+    const sep = text.slice(g.end, next.start);
+    return PHONE_SEPARATORS.has(sep) ? sep : undefined;
+  });
+  const chain: Chain = {
+    groups,
+    joins,
+    first: 0,
+    last: 0,
+    digitCount: 0,
+    hasPlus: false,
+    openParen: false,
+    loose: false,
+  };
   const cues = new Cues(text);
+  const out: PiiFinding[] = [];
   for (let i = 0; i < groups.length; i++) {
     const first = groups[i]!;
     const hasPlus = code(text, first.start - 1) === 43;
-    const openParen = code(text, first.start - 1) === 40 && opensAreaCode(text, first, groups[i + 1]);
+    const openParen = code(text, first.start - 1) === 40 && first.digits.length <= 4 && opensAt(joins[i]);
     const spanStart = hasPlus || openParen ? first.start - 1 : first.start;
     const glue = glueBefore(text, spanStart);
     if (glue === 'tight') continue;
-    const loose = glue === 'loose';
     cues.at(spanStart);
-    const chainGroups: DigitGroup[] = [first];
-    const seps: string[] = [];
-    let digits = first.digits;
-    let shape = String(first.digits.length);
+    Object.assign(chain, {
+      first: i,
+      last: i,
+      digitCount: first.digits.length,
+      hasPlus,
+      openParen,
+      loose: glue === 'loose',
+    });
     // Inside an open parenthesis that must close right after the current group: "(415", "+44 (0".
     let inParen = openParen;
     let best: PiiFinding | undefined;
-    for (let j = i; ; j++) {
-      const end = chainGroups[chainGroups.length - 1]!.end;
+    for (;;) {
+      const end = groups[chain.last]!.end;
       if (!inParen) {
-        const kind = classifyChain(
-          { groups: chainGroups, seps, digits, shape, hasPlus, openParen, loose },
-          cues,
-        );
+        const kind = classifyChain(chain, cues);
         if (kind !== undefined && !isGluedAfter(text, end, kind)) best = { kind, start: spanStart, end };
       }
-      const next = groups[j + 1];
-      if (next === undefined || chainGroups.length >= MAX_GROUPS || digits.length > MAX_PHONE_DIGITS) break;
-      const sep = text.slice(end, next.start);
-      if (!PHONE_SEPARATORS.has(sep) || inParen !== sep.startsWith(')')) break;
+      const sep = joins[chain.last];
+      const next = groups[chain.last + 1];
+      if (sep === undefined || next === undefined) break;
+      if (groupCount(chain) >= MAX_GROUPS || chain.digitCount > MAX_PHONE_DIGITS) break;
+      if (inParen !== sep.startsWith(')')) break;
       inParen = sep.endsWith('(');
       if (inParen && next.digits.length > 4) break;
-      chainGroups.push(next);
-      seps.push(sep);
-      digits += next.digits;
-      shape += ',' + next.digits.length;
+      chain.last++;
+      chain.digitCount += next.digits.length;
     }
     if (best !== undefined) out.push(best);
   }
@@ -332,17 +373,14 @@ function findNumericPii(text: string): PiiFinding[] {
 }
 
 /** "(415) 555" or "(0)20": the parenthesis belongs to the number only when it closes right after a group. */
-function opensAreaCode(text: string, group: DigitGroup, next: DigitGroup | undefined): boolean {
-  if (next === undefined) return false;
-  const sep = text.slice(group.end, next.start);
-  return group.digits.length <= 4 && sep.startsWith(')') && PHONE_SEPARATORS.has(sep);
-}
+const opensAt = (sep: string | undefined): boolean => sep?.startsWith(')') ?? false;
 
 function glueBefore(text: string, start: number): 'none' | 'loose' | 'tight' {
   const before = text[start - 1];
   if (before === undefined) return 'none';
   if (isWordChar(before.charCodeAt(0)) || CURRENCIES.has(before)) return 'tight';
-  if (JOINERS.has(before) && isWordChar(code(text, start - 2))) return 'tight';
+  // "INV-2026", "v2.3", "1.200": and "(0)20", whose start is found from the opening parenthesis.
+  if ((JOINERS.has(before) || before === ')') && isWordChar(code(text, start - 2))) return 'tight';
   return LOOSE_PREFIXES.has(before) ? 'loose' : 'none';
 }
 
@@ -355,7 +393,7 @@ function isGluedAfter(text: string, end: number, kind: PiiKind): boolean {
 }
 
 function classifyChain(chain: Chain, cues: Cues): PiiKind | undefined {
-  if (chain.digits.length < 4) return undefined;
+  if (chain.digitCount < 4) return undefined;
   if (isSsn(chain, cues)) return 'ssn';
   if (isCard(chain)) return 'card';
   if (isIpv4(chain, cues)) return 'ip';
@@ -363,26 +401,30 @@ function classifyChain(chain: Chain, cues: Cues): PiiKind | undefined {
   return undefined;
 }
 
-const allSeps = (chain: Chain, allowed: string): boolean => chain.seps.every((s) => s === allowed);
-
 function isSsn(chain: Chain, cues: Cues): boolean {
-  if (chain.hasPlus || chain.openParen || chain.digits.length !== 9) return false;
-  const d = chain.digits;
+  if (chain.hasPlus || chain.openParen || chain.digitCount !== 9) return false;
+  const count = groupCount(chain);
+  if (count !== 1 && !hasShape(chain, 3, 2, 4)) return false;
+  const d = chainDigits(chain);
   if (d.startsWith('000') || d.slice(3, 5) === '00' || d.endsWith('0000')) return false;
-  if (chain.groups.length === 1) return cues.ssnCue();
-  if (chain.shape !== '3,2,4') return false;
+  if (count === 1) return cues.ssnCue();
   return allSeps(chain, '-') || (allSeps(chain, ' ') && cues.ssnCue());
 }
 
 function isCard(chain: Chain): boolean {
-  const { digits, groups, seps } = chain;
-  if (chain.hasPlus || chain.openParen || digits.length < 13 || digits.length > 19) return false;
+  if (chain.hasPlus || chain.openParen || chain.digitCount < 13 || chain.digitCount > 19) return false;
   // Payment networks issue from 2-6 (Mastercard 2/5, Amex/Diners/JCB 3, Visa 4, Discover/UnionPay 6).
-  if (digits[0]! < '2' || digits[0]! > '6') return false;
-  const sep = seps[0];
-  if (sep !== undefined && ((sep !== ' ' && sep !== '-') || !allSeps(chain, sep))) return false;
-  if (!groups.slice(0, -1).every((g) => g.digits.length >= 4 && g.digits.length <= 6)) return false;
-  return luhnValid(digits);
+  const lead = chain.groups[chain.first]!.digits[0]!;
+  if (lead < '2' || lead > '6') return false;
+  const count = groupCount(chain);
+  if (
+    count > 1 &&
+    !((sepAt(chain, 0) === ' ' || sepAt(chain, 0) === '-') && allSeps(chain, sepAt(chain, 0)))
+  ) {
+    return false;
+  }
+  for (let k = 0; k < count - 1; k++) if (lengthAt(chain, k) < 4 || lengthAt(chain, k) > 6) return false;
+  return luhnValid(chainDigits(chain));
 }
 
 export function luhnValid(digits: string): boolean {
@@ -399,61 +441,77 @@ export function luhnValid(digits: string): boolean {
 }
 
 function isIpv4(chain: Chain, cues: Cues): boolean {
-  if (chain.groups.length !== 4 || chain.hasPlus || chain.openParen || !allSeps(chain, '.')) return false;
-  if (!chain.groups.every((g) => g.digits.length <= 3 && Number(g.digits) <= 255)) return false;
+  if (groupCount(chain) !== 4 || chain.hasPlus || chain.openParen || !allSeps(chain, '.')) return false;
+  for (let k = chain.first; k <= chain.last; k++) {
+    const octet = chain.groups[k]!.digits;
+    if (octet.length > 3 || Number(octet) > 255) return false;
+  }
   return !cues.versionCue();
 }
 
 function isPhone(chain: Chain, cues: Cues): boolean {
-  const { digits, groups } = chain;
-  if (digits.length < 7 || looksLikeDate(chain)) return false;
+  const count = groupCount(chain);
+  if (chain.digitCount < 7 || looksLikeDate(chain)) return false;
   // A trailing single digit is a count or a footnote, not a subscriber number: "+44 20 7946 0958 2 times".
-  if (groups.length > 1 && groups[groups.length - 1]!.digits.length < 2) return false;
-  if (chain.hasPlus) return isInternational(chain, digits);
-  if (digits.startsWith('00') && groups.length > 1 && groups[0]!.digits.length <= 5) {
-    return isInternational(chain, digits.slice(2));
+  if (count > 1 && lengthAt(chain, count - 1) < 2) return false;
+  const lead = chain.groups[chain.first]!.digits;
+  if (chain.hasPlus) return isInternational(chain, chain.digitCount, lead[0] === '1');
+  if (lead.startsWith('00') && count > 1 && lead.length <= 5) {
+    const number = chainDigits(chain).slice(2);
+    return isInternational(chain, number.length, number[0] === '1');
   }
-  if (digits.length > 15) return false;
-  const formatted = groups.length > 1 || chain.openParen;
+  if (chain.digitCount > 15) return false;
+  const formatted = count > 1 || chain.openParen;
   if (formatted && isNanp(chain)) return true;
   const cue = cues.nearest();
   if (formatted && isTrunkPrefixed(chain) && cue !== 'id') return true;
   if (cue === 'phone') return true;
-  const trunkRun = !formatted && digits.length >= 10 && digits.length <= 11 && /^0[1-9]/.test(digits);
+  const trunkRun = !formatted && chain.digitCount >= 10 && chain.digitCount <= 11 && /^0[1-9]/.test(lead);
   return trunkRun && cue === undefined && !chain.loose;
 }
 
 /** After "+" or "00": country code and subscriber number, 8 to 15 digits (E.164); +1 is always 11. */
-function isInternational(chain: Chain, number: string): boolean {
-  if (number.length < 8 || number.length > 15 || (number[0] === '1' && number.length !== 11)) return false;
-  return chain.groups.length === 1 || chain.groups[0]!.digits.length <= 5;
+function isInternational(chain: Chain, length: number, northAmerican: boolean): boolean {
+  if (length < 8 || length > 15 || (northAmerican && length !== 11)) return false;
+  return groupCount(chain) === 1 || lengthAt(chain, 0) <= 5;
 }
 
 /** North American numbering: [1] NXX NXX XXXX, e.g. "(415) 555-0132", "1-800-555-0199". */
 function isNanp(chain: Chain): boolean {
-  const withCountry = chain.shape === '1,3,3,4' && chain.digits[0] === '1';
-  if (chain.shape !== '3,3,4' && !withCountry) return false;
-  const local = withCountry ? chain.digits.slice(1) : chain.digits;
-  if (local[0]! < '2' || local[3]! < '2') return false;
-  return chain.seps.every((s) => s !== '/');
+  const withCountry = hasShape(chain, 1, 3, 3, 4) && chain.groups[chain.first]!.digits === '1';
+  if (!withCountry && !hasShape(chain, 3, 3, 4)) return false;
+  const area = chain.groups[chain.first + (withCountry ? 1 : 0)]!.digits;
+  const exchange = chain.groups[chain.first + (withCountry ? 2 : 1)]!.digits;
+  if (area[0]! < '2' || exchange[0]! < '2') return false;
+  for (let k = chain.first; k < chain.last; k++) if (chain.joins[k] === '/') return false;
+  return true;
 }
 
 /** National formats with a trunk 0: "020 7946 0958", "06 12 34 56 78", "030/1234567", "(0)20 ...". */
 function isTrunkPrefixed(chain: Chain): boolean {
-  const { digits, groups, seps } = chain;
-  if (digits[0] !== '0' || digits.length < 9 || digits.length > 14) return false;
-  if (groups[0]!.digits.length > 5 || !groups.slice(1).every((g) => g.digits.length >= 2)) return false;
-  const plain = seps.filter((s) => !s.includes('(') && !s.includes(')'));
-  return plain.every((s) => s === plain[0]);
+  const lead = chain.groups[chain.first]!.digits;
+  if (lead[0] !== '0' || chain.digitCount < 9 || chain.digitCount > 14 || lead.length > 5) return false;
+  let plain: string | undefined;
+  for (let k = 1; k < groupCount(chain); k++) {
+    if (lengthAt(chain, k) < 2) return false;
+    const sep = sepAt(chain, k - 1);
+    if (sep.includes('(') || sep.includes(')')) continue;
+    plain ??= sep;
+    if (sep !== plain) return false;
+  }
+  return true;
 }
 
-const DATE_SHAPE = /^(?:4,[12],[12]|[12],[12],(?:2|4))$/;
+const dayOrMonth = (n: number): boolean => n === 1 || n === 2;
 
 /** 2026-11-28, 28.11.2026, 11/28/2026: never phone numbers, however a cue word reads. */
 function looksLikeDate(chain: Chain): boolean {
-  const sep = chain.seps[0];
+  if (groupCount(chain) !== 3) return false;
+  const sep = sepAt(chain, 0);
+  if (sep !== '-' && sep !== '.' && sep !== '/') return false;
+  const [a, b, c] = [lengthAt(chain, 0), lengthAt(chain, 1), lengthAt(chain, 2)];
   return (
-    chain.groups.length === 3 && (sep === '-' || sep === '.' || sep === '/') && DATE_SHAPE.test(chain.shape)
+    (a === 4 && dayOrMonth(b) && dayOrMonth(c)) || (dayOrMonth(a) && dayOrMonth(b) && (c === 2 || c === 4))
   );
 }
 
