@@ -14,7 +14,7 @@ import { hnswVectorSearch } from '#adapters/hnswVectorSearch';
 import { UseLiteEmbedder } from '#adapters/useLiteEmbedder';
 import { ConfidenceModel } from '#core/confidence';
 import { ConversationEngine } from '#core/conversationEngine';
-import { EscalationPolicy } from '#core/escalationPolicy';
+import { DEFAULT_CONFIDENCE_THRESHOLD, EscalationPolicy } from '#core/escalationPolicy';
 import { ExtractiveAnswerer } from '#core/extractiveAnswerer';
 import { FaqRanker } from '#core/faqRanker';
 import { type FaqVectors, faqEmbeddingTexts, faqVectorsFrom, KnowledgeIndex } from '#core/knowledgeIndex';
@@ -157,7 +157,7 @@ async function main() {
       knowledge,
       ranker: new FaqRanker(artefacts.retrieval.ranker),
       confidence: new ConfidenceModel(artefacts.retrieval.confidence),
-      policy: new EscalationPolicy({ confidenceThreshold: artefacts.retrieval.defaultThreshold }),
+      policy: new EscalationPolicy({ confidenceThreshold: DEFAULT_CONFIDENCE_THRESHOLD }),
       model: new ExtractiveAnswerer(),
     });
     const retrieveMs: number[] = [];

@@ -94,6 +94,16 @@ export function loadRetrievalEval(split: 'dev' | 'test' | 'all' = 'all'): Retrie
   });
 }
 
+/**
+ * Paraphrase-standard: one ordinary rephrasing per FAQ (data/eval/paraphrase-standard.jsonl), split by FAQ
+ * id hash: 'dev' may tune ranker and confidence, 'test' is only evaluated.
+ */
+export function loadStandardParaphrases(split: 'dev' | 'test' | 'all' = 'all'): RetrievalCase[] {
+  const cases = readJsonl(join(DATA_DIR, 'eval', 'paraphrase-standard.jsonl'), retrievalCaseSchema);
+  if (split === 'all') return cases;
+  return cases.filter((c) => (hashString(`std:${c.faqId}`) % 2 === 0) === (split === 'dev'));
+}
+
 export interface IntentExample {
   readonly text: string;
   readonly intent: Intent;

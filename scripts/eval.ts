@@ -15,6 +15,7 @@ import {
   loadIntentSplit,
   loadKnowledgeBaseFile,
   loadRetrievalEval,
+  loadStandardParaphrases,
   ROOT,
   readJsonl,
 } from './datasets';
@@ -55,6 +56,10 @@ async function main(): Promise<EvaluationReport> {
           file: 'data/intents/test.jsonl',
         })),
         ...loadRetrievalEval('test').map((c) => ({ ...c, file: 'data/eval (test split)' })),
+        ...loadStandardParaphrases('test').map((c) => ({
+          ...c,
+          file: 'data/eval/paraphrase-standard (test half)',
+        })),
       ];
   const known = new Set(faqs.map((f) => f.id));
   for (const c of cases) {

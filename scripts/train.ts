@@ -18,6 +18,7 @@ import {
   expectedCalibrationError,
   fitIsotonic,
 } from '#core/confidence';
+import { DEFAULT_CONFIDENCE_THRESHOLD } from '#core/escalationPolicy';
 import { FaqRanker, fitScaler, listwiseAsLogistic, scale, trainListwiseRanker } from '#core/faqRanker';
 import {
   type FaqVectors,
@@ -42,6 +43,7 @@ import {
   loadClinc,
   loadIntentSplit,
   loadRetrievalEval,
+  loadStandardParaphrases,
   MODELS_DIR,
   ROOT,
 } from './datasets';
@@ -167,7 +169,7 @@ async function main() {
   const classifyQuery = (text: string, faqId: string | null) =>
     crossFit[faqId ? halfOf(faqId) : 0]!.classify(text, vectorOf.get(text)!);
   // Dev paraphrases (data/eval 'dev' split) are real customer wording; the 'test' split is never read.
-  const dev = loadRetrievalEval('dev');
+  const dev = [...loadRetrievalEval('dev'), ...loadStandardParaphrases('dev')];
   await embedAll(
     trainStore,
     dev.map((d) => d.text),
@@ -288,10 +290,10 @@ async function main() {
     isotonic,
   });
   const calibrated = calibrationRows.map((r) => confidence.confidence(r.features));
-  const threshold = chooseThreshold(
+  const atThreshold = outcomeAt(
     calibrated,
     calibrationRows.map((r) => r.correct),
-    0.07,
+    DEFAULT_CONFIDENCE_THRESHOLD,
   );
   const retrievalArtefact = {
     version: new Date().toISOString().slice(0, 10),
@@ -303,7 +305,6 @@ async function main() {
       model: confidenceLogistic.serialize(),
       isotonic,
     },
-    defaultThreshold: threshold.threshold,
     metrics: {
       rankerQueries: queryNumber,
       confidenceRows: confidenceRows.length,
@@ -311,8 +312,8 @@ async function main() {
         calibrated,
         calibrationRows.map((r) => r.correct),
       ),
-      thresholdAutomation: threshold.automation,
-      thresholdWrongAnswerRate: threshold.wrong,
+      thresholdAutomation: atThreshold.automation,
+      thresholdWrongAnswerRate: atThreshold.wrong,
     },
   };
   log(`confidence: ${JSON.stringify(retrievalArtefact.metrics)}`);
@@ -407,29 +408,16 @@ function buildFolds(faqs: readonly Faq[], vectors: readonly FaqVectors[]) {
   return folds;
 }
 
-/** Lowest threshold whose answered cases are wrong at most `maxWrong` of the time (on calibration rows). */
-function chooseThreshold(confidences: readonly number[], correct: readonly boolean[], maxWrong: number) {
-  let best = { threshold: 0.95, automation: 0, wrong: 0 };
-  for (let t = 0.95; t >= 0.05; t -= 0.01) {
-    let answered = 0;
-    let wrong = 0;
-    let right = 0;
-    confidences.forEach((c, i) => {
-      if (c < t) return;
-      answered++;
-      if (correct[i]) right++;
-      else wrong++;
-    });
-    const wrongRate = answered ? wrong / answered : 0;
-    if (wrongRate <= maxWrong) {
-      best = {
-        threshold: Math.round(t * 100) / 100,
-        automation: right / confidences.length,
-        wrong: wrongRate,
-      };
-    }
-  }
-  return best;
+/** Automation and wrong-answer rate of the calibration rows at a threshold (held-in, for the log). */
+function outcomeAt(confidences: readonly number[], correct: readonly boolean[], threshold: number) {
+  let answered = 0;
+  let right = 0;
+  confidences.forEach((c, i) => {
+    if (c < threshold) return;
+    answered++;
+    if (correct[i]) right++;
+  });
+  return { automation: right / confidences.length, wrong: answered ? (answered - right) / answered : 0 };
 }
 
 main().catch((error) => {

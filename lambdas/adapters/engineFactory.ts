@@ -6,7 +6,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { ConfidenceModel, type SerializedConfidenceModel } from '#core/confidence';
 import { ConversationEngine } from '#core/conversationEngine';
-import { EscalationPolicy } from '#core/escalationPolicy';
+import { DEFAULT_CONFIDENCE_THRESHOLD, EscalationPolicy } from '#core/escalationPolicy';
 import { ExtractiveAnswerer } from '#core/extractiveAnswerer';
 import { FaqRanker, type SerializedRanker } from '#core/faqRanker';
 import { buildKnowledgeIndex, type KnowledgeIndexOptions } from '#core/knowledgeIndex';
@@ -23,8 +23,6 @@ export interface RetrievalArtefact {
   readonly version: string;
   readonly ranker: SerializedRanker;
   readonly confidence: SerializedConfidenceModel;
-  /** Threshold chosen at training time for a wrong-answer rate of at most 7 % on held-in data. */
-  readonly defaultThreshold: number;
   readonly metrics?: Record<string, unknown>;
 }
 
@@ -56,7 +54,7 @@ export interface EngineOptions extends KnowledgeIndexOptions {
   readonly artefacts: EngineArtefacts;
   /** @default the local extractive provider */
   readonly model?: ModelProvider;
-  /** @default the artefact's trained threshold */
+  /** @default DEFAULT_CONFIDENCE_THRESHOLD */
   readonly confidenceThreshold?: number;
   readonly clock?: Clock;
 }
@@ -78,7 +76,7 @@ export async function createConversationEngine(options: EngineOptions): Promise<
     ranker: new FaqRanker(artefacts.retrieval.ranker),
     confidence: new ConfidenceModel(artefacts.retrieval.confidence),
     policy: new EscalationPolicy({
-      confidenceThreshold: options.confidenceThreshold ?? artefacts.retrieval.defaultThreshold,
+      confidenceThreshold: options.confidenceThreshold ?? DEFAULT_CONFIDENCE_THRESHOLD,
     }),
     model: options.model ?? new ExtractiveAnswerer(options.clock),
     clock: options.clock,

@@ -46,42 +46,67 @@ export function confidenceFeatures(
   ];
 }
 
-/** Monotone step function from raw score to probability (pool-adjacent-violators). */
+/**
+ * Monotone map from raw score to probability: pool-adjacent-violators, with blocks merged until each holds
+ * at least `minBlock` samples (so a handful of lucky samples cannot claim certainty), then linear
+ * interpolation between block centres.
+ */
 export interface IsotonicMap {
   readonly x: readonly number[];
   readonly y: readonly number[];
 }
 
-export function fitIsotonic(scores: readonly number[], labels: readonly number[]): IsotonicMap {
+export function fitIsotonic(
+  scores: readonly number[],
+  labels: readonly number[],
+  minBlock = 30,
+): IsotonicMap {
   const order = scores.map((_, i) => i).sort((a, b) => scores[a]! - scores[b]!);
-  const blocks: { sum: number; count: number; x: number }[] = [];
+  type Block = { sum: number; count: number; xSum: number };
+  const merge = (a: Block, b: Block): Block => ({
+    sum: a.sum + b.sum,
+    count: a.count + b.count,
+    xSum: a.xSum + b.xSum,
+  });
+  const blocks: Block[] = [];
   for (const i of order) {
-    blocks.push({ sum: labels[i]!, count: 1, x: scores[i]! });
+    blocks.push({ sum: labels[i]!, count: 1, xSum: scores[i]! });
     while (blocks.length > 1) {
       const last = blocks[blocks.length - 1]!;
       const prev = blocks[blocks.length - 2]!;
-      if (prev.sum / prev.count <= last.sum / last.count) break;
-      blocks.splice(blocks.length - 2, 2, {
-        sum: prev.sum + last.sum,
-        count: prev.count + last.count,
-        x: last.x,
-      });
+      if (prev.sum / prev.count < last.sum / last.count) break;
+      blocks.splice(blocks.length - 2, 2, merge(prev, last));
     }
   }
-  return { x: blocks.map((b) => b.x), y: blocks.map((b) => b.sum / b.count) };
+  // Small blocks join their neighbour; merging adjacent monotone blocks keeps the map monotone.
+  for (let i = 0; i < blocks.length && blocks.length > 1; ) {
+    if (blocks[i]!.count >= minBlock) {
+      i++;
+      continue;
+    }
+    const j = i === blocks.length - 1 ? i - 1 : i + 1;
+    const [lo, hi] = j < i ? [j, i] : [i, j];
+    blocks.splice(lo, 2, merge(blocks[lo]!, blocks[hi]!));
+    i = Math.max(0, lo);
+  }
+  return { x: blocks.map((b) => b.xSum / b.count), y: blocks.map((b) => b.sum / b.count) };
 }
 
 export function applyIsotonic(map: IsotonicMap, score: number): number {
-  if (map.x.length === 0) return score;
+  const { x, y } = map;
+  if (x.length === 0) return score;
+  if (score <= x[0]!) return y[0]!;
+  const last = x.length - 1;
+  if (score >= x[last]!) return y[last]!;
   let lo = 0;
-  let hi = map.x.length - 1;
-  if (score >= map.x[hi]!) return map.y[hi]!;
-  while (lo < hi) {
+  let hi = last;
+  while (hi - lo > 1) {
     const mid = (lo + hi) >>> 1;
-    if (map.x[mid]! < score) lo = mid + 1;
+    if (x[mid]! <= score) lo = mid;
     else hi = mid;
   }
-  return map.y[lo]!;
+  const t = (score - x[lo]!) / (x[hi]! - x[lo]! || 1);
+  return y[lo]! + t * (y[hi]! - y[lo]!);
 }
 
 /** Expected calibration error over equal-width bins. */

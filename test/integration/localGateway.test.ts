@@ -46,11 +46,13 @@ async function startGateway(overrides: Partial<LocalGatewayOptions> = {}) {
   return { gateway, loggedErrors };
 }
 
-function managementClientFor(gateway: LocalGateway): ApiGatewayManagementApiClient {
+/** maxAttempts 1 surfaces throttling at once instead of after the SDK's retry backoff. */
+function managementClientFor(gateway: LocalGateway, maxAttempts?: number): ApiGatewayManagementApiClient {
   const client = new ApiGatewayManagementApiClient({
     endpoint: gateway.managementEndpoint,
     region: 'us-east-1',
     credentials: { accessKeyId: 'x', secretAccessKey: 'y' },
+    maxAttempts,
   });
   onTestFinished(() => client.destroy());
   return client;
@@ -695,7 +697,7 @@ describe('local API Gateway — WebSocket API', () => {
     const { gateway } = await startGateway({
       websocket: { path: '/ws', routes: { $connect: connect.handler } },
     });
-    const management = managementClientFor(gateway);
+    const management = managementClientFor(gateway, 1);
     const client = await connectWebSocket(gateway.wsUrl);
     const { connectionId } = (await connect.events.next()).requestContext;
     client.socket.pause();

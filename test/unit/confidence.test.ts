@@ -4,15 +4,22 @@ import { applyIsotonic, expectedCalibrationError, fitIsotonic } from '#core/conf
 describe('calibration', () => {
   it('fits a monotone isotonic map from scores to observed accuracy', () => {
     // Prepare
-    const scores = [0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8];
-    const labels = [0, 0, 1, 0, 1, 1, 1, 1];
+    const scores = Array.from({ length: 200 }, (_, i) => i / 200);
+    const labels = scores.map((s, i) => (s > 0.5 || i % 5 === 0 ? 1 : 0));
     // Act
-    const map = fitIsotonic(scores, labels);
+    const map = fitIsotonic(scores, labels, 20);
     // Assess
     for (let i = 1; i < map.y.length; i++) expect(map.y[i]!).toBeGreaterThanOrEqual(map.y[i - 1]!);
-    expect(applyIsotonic(map, 0.05)).toBe(0);
+    expect(applyIsotonic(map, 0.05)).toBeCloseTo(0.2, 1);
     expect(applyIsotonic(map, 0.95)).toBe(1);
-    expect(applyIsotonic(map, 0.35)).toBeCloseTo(0.5);
+    expect(applyIsotonic(map, 0.3)).toBeLessThan(applyIsotonic(map, 0.7));
+  });
+
+  it('never lets a block smaller than the minimum claim certainty', () => {
+    const scores = [...Array.from({ length: 50 }, (_, i) => i / 100), 0.99, 0.995];
+    const labels = [...Array.from({ length: 50 }, (_, i) => (i % 2 ? 1 : 0)), 1, 1];
+    const map = fitIsotonic(scores, labels, 10);
+    expect(applyIsotonic(map, 0.999)).toBeLessThan(1);
   });
 
   it('computes zero ECE for perfectly calibrated bins and the gap otherwise', () => {
