@@ -1,0 +1,213 @@
+/**
+ * Local face of Step Functions: runs the same statemachines/*.asl.json that CDK deploys, with each Task
+ * bound to a local function instead of a Lambda. Imported by the local entry point and tests only.
+ */
+import { randomUUID } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import { createRequire } from 'node:module';
+import { type RunOptions, StateMachine, type StateMachineDefinition } from 'aws-local-stepfunctions';
+
+type TaskHandlers = NonNullable<NonNullable<RunOptions['overrides']>['taskResourceLocalHandlers']>;
+type TaskHandler = TaskHandlers[string];
+
+// aws-local-stepfunctions targets Node 22 and calls Promise.withResolvers (ES2024) in every Task.
+const promiseStatics = Promise as unknown as { withResolvers?: unknown };
+if (typeof promiseStatics.withResolvers !== 'function') {
+  Object.defineProperty(Promise, 'withResolvers', {
+    configurable: true,
+    writable: true,
+    value: function withResolvers<T>() {
+      let resolve!: (value: T | PromiseLike<T>) => void;
+      let reject!: (reason?: unknown) => void;
+      const promise = new Promise<T>((res, rej) => {
+        resolve = res;
+        reject = rej;
+      });
+      return { promise, resolve, reject };
+    },
+  });
+}
+
+interface AslValidationResult {
+  readonly isValid: boolean;
+  readonly errorsText: (separator?: string) => string;
+}
+// asl-validator is CommonJS without typings.
+const aslValidator = createRequire(import.meta.url)('asl-validator') as (
+  definition: unknown,
+  options: { checkPaths: boolean; checkArn: boolean },
+) => AslValidationResult;
+
+export type LocalTaskFunction = (input: unknown) => Promise<unknown>;
+
+export interface LocalStateMachineOptions {
+  /**
+   * Local functions keyed by a Task's Resource (Lambda ARN or the value substituted for a placeholder),
+   * or, for `arn:aws:states:::lambda:invoke` Tasks, by their Parameters.FunctionName.
+   */
+  readonly resources: Readonly<Record<string, LocalTaskFunction>>;
+  /** State machine name, used in execution ids. */
+  readonly name: string;
+  /** Fixed pause between retries instead of IntervalSeconds × BackoffRate (fast tests). */
+  readonly retryIntervalMs?: number;
+}
+
+export interface LocalExecution {
+  /** Same shape as `$$.Execution.Id` on AWS. */
+  readonly executionId: string;
+  readonly result: Promise<unknown>;
+}
+
+const LAMBDA_INVOKE = 'arn:aws:states:::lambda:invoke';
+const LOCAL_ARN_PREFIX = 'arn:aws:states:us-east-1:000000000000';
+
+type StateDefinition = Record<string, unknown>;
+
+export class LocalStateMachine {
+  readonly name: string;
+  private readonly machine: StateMachine;
+  private readonly taskHandlers: TaskHandlers;
+  private readonly retryIntervals: Record<string, number>;
+
+  constructor(definition: object | string, options: LocalStateMachineOptions) {
+    this.name = options.name;
+    const parsed = parseDefinition(definition, options.name);
+    // The validator annotates states in place; keep the caller's object untouched.
+    // ARNs are not checked: locally every Resource is bound to a function, whatever its value.
+    const validation = aslValidator(structuredClone(parsed), { checkPaths: true, checkArn: false });
+    if (!validation.isValid) {
+      throw new Error(`State machine "${options.name}" is invalid:\n${validation.errorsText('\n')}`);
+    }
+    const states = collectStates(parsed);
+    this.taskHandlers = bindTasks(states, options, options.name);
+    this.retryIntervals =
+      options.retryIntervalMs === undefined
+        ? {}
+        : Object.fromEntries(
+            [...states]
+              .filter(([, state]) => Array.isArray(state.Retry))
+              .map(([n]) => [n, options.retryIntervalMs!]),
+          );
+    // Already validated above, with a newer asl-validator than the one bundled with the runner.
+    this.machine = new StateMachine(parsed as unknown as StateMachineDefinition, {
+      validationOptions: { noValidate: true },
+    });
+  }
+
+  start(input: unknown): LocalExecution {
+    const executionName = randomUUID();
+    const executionId = `${LOCAL_ARN_PREFIX}:execution:${this.name}:${executionName}`;
+    const execution = this.machine.run(toJson(input, 'execution input') as never, {
+      overrides: {
+        taskResourceLocalHandlers: this.taskHandlers,
+        retryIntervalOverrides: this.retryIntervals,
+      },
+      context: {
+        Execution: { Id: executionId, Name: executionName },
+        StateMachine: { Id: `${LOCAL_ARN_PREFIX}:stateMachine:${this.name}`, Name: this.name },
+      },
+    });
+    return { executionId, result: execution.result };
+  }
+
+  run(input: unknown): Promise<unknown> {
+    return this.start(input).result;
+  }
+}
+
+/**
+ * Reads an ASL file and replaces `${Name}` placeholders as CDK's DefinitionBody.fromFile with
+ * definitionSubstitutions does (Fn::Sub syntax: `${!Name}` stays a literal `${Name}`).
+ */
+export async function loadStateMachineDefinition(
+  path: string,
+  substitutions: Readonly<Record<string, string>>,
+): Promise<Record<string, unknown>> {
+  const text = await readFile(path, 'utf8');
+  const missing = new Set<string>();
+  const substituted = text.replace(/\$\{(!?)([^}]*)\}/g, (placeholder, literal: string, name: string) => {
+    if (literal) return `\${${name}}`;
+    if (Object.hasOwn(substitutions, name)) return substitutions[name]!;
+    missing.add(name);
+    return placeholder;
+  });
+  if (missing.size) {
+    const names = [...missing].map((name) => `\${${name}}`).join(', ');
+    throw new Error(`${path}: no substitution for ${names}`);
+  }
+  try {
+    return JSON.parse(substituted) as Record<string, unknown>;
+  } catch (error) {
+    throw new Error(`${path}: not valid JSON after substitution: ${(error as Error).message}`);
+  }
+}
+
+function parseDefinition(definition: object | string, name: string): Record<string, unknown> {
+  if (typeof definition !== 'string') return definition as Record<string, unknown>;
+  try {
+    return JSON.parse(definition) as Record<string, unknown>;
+  } catch (error) {
+    throw new Error(`State machine "${name}": definition is not valid JSON: ${(error as Error).message}`);
+  }
+}
+
+/** All states by name, including those of Parallel branches and Map processors (names are unique). */
+function collectStates(machine: Record<string, unknown>, into = new Map<string, StateDefinition>()) {
+  for (const [name, state] of Object.entries((machine.States ?? {}) as Record<string, StateDefinition>)) {
+    into.set(name, state);
+    for (const branch of (state.Branches as Record<string, unknown>[] | undefined) ?? [])
+      collectStates(branch, into);
+    const processor = (state.ItemProcessor ?? state.Iterator) as Record<string, unknown> | undefined;
+    if (processor) collectStates(processor, into);
+  }
+  return into;
+}
+
+/** The runner overrides Tasks by state name; map each Task state to the function bound to its resource. */
+function bindTasks(
+  states: Map<string, StateDefinition>,
+  options: LocalStateMachineOptions,
+  machineName: string,
+) {
+  const handlers: TaskHandlers = {};
+  const unbound: string[] = [];
+  for (const [stateName, state] of states) {
+    if (state.Type !== 'Task') continue;
+    const resource = String(state.Resource);
+    if (resource === LAMBDA_INVOKE) {
+      const functionName = (state.Parameters as Record<string, unknown> | undefined)?.FunctionName;
+      const fn = typeof functionName === 'string' ? options.resources[functionName] : undefined;
+      if (!fn) {
+        unbound.push(`${stateName} (${LAMBDA_INVOKE} FunctionName ${JSON.stringify(functionName ?? null)})`);
+        continue;
+      }
+      handlers[stateName] = (async (parameters: { Payload?: unknown }) => ({
+        // Shape of the optimised lambda:invoke integration's result.
+        ExecutedVersion: '$LATEST',
+        Payload: toJson(await fn(parameters.Payload ?? {}), `${stateName} result`),
+        StatusCode: 200,
+      })) as TaskHandler;
+      continue;
+    }
+    const fn = options.resources[resource];
+    if (!fn) {
+      unbound.push(`${stateName} (Resource ${resource})`);
+      continue;
+    }
+    handlers[stateName] = (async (input: unknown) =>
+      toJson(await fn(input), `${stateName} result`)) as TaskHandler;
+  }
+  if (unbound.length) {
+    throw new Error(`State machine "${machineName}": no local function bound for Task ${unbound.join(', ')}`);
+  }
+  return handlers;
+}
+
+/** Values cross Step Functions as JSON: drop what JSON drops, fail on what it cannot carry. */
+function toJson(value: unknown, what: string): unknown {
+  try {
+    return JSON.parse(JSON.stringify(value ?? null));
+  } catch (error) {
+    throw new Error(`${what} is not JSON-serialisable: ${(error as Error).message}`);
+  }
+}
