@@ -167,7 +167,7 @@ async function main() {
       const started = performance.now();
       const outcome = await engine.handleTurn({ text });
       turnMs.push(performance.now() - started);
-      retrieveMs.push(outcome.analysis.timings.retrieveMs);
+      retrieveMs.push(outcome.analysis.retrieval.retrieveMs);
     }
     const matrix = new Float32Array(size * 512);
     vectors.forEach((v, i) => matrix.set(v.question, i * 512));

@@ -5,7 +5,8 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { z } from 'zod';
-import { describeZodError, parseKnowledgeBaseJsonl } from '#core/knowledgeBase';
+import { loadKnowledgeBaseFiles } from '#adapters/fileKnowledgeBaseStore';
+import { describeZodError } from '#core/knowledgeBase';
 import { hashString } from '#core/textAnalysis';
 import { type Faq, INTENTS, type Intent, PRODUCT_AREAS, type ProductArea } from '#core/types';
 
@@ -39,13 +40,11 @@ export function readJsonl<T>(path: string, schema: z.ZodType<T>): T[] {
 }
 
 export function loadKnowledgeBaseFile(path: string): Faq[] {
-  if (!existsSync(path)) throw new DatasetError(`${path}: file not found`);
-  const parsed = parseKnowledgeBaseJsonl(readFileSync(path, 'utf8'));
-  if (parsed.errors.length) {
-    const first = parsed.errors.slice(0, 5).map((e) => `${path}:${e.line}: ${e.message}`);
-    throw new DatasetError(`${parsed.errors.length} invalid KB line(s):\n${first.join('\n')}`);
+  try {
+    return loadKnowledgeBaseFiles([path]);
+  } catch (error) {
+    throw new DatasetError((error as Error).message);
   }
-  return parsed.faqs;
 }
 
 /** The built-in KB: every data/kb/*.jsonl in name order. */

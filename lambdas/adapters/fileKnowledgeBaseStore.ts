@@ -28,3 +28,18 @@ export class FileKnowledgeBaseStore implements KnowledgeBaseStore {
     renameSync(temp, this.path);
   }
 }
+
+/** Reads KB JSONL files in order (later ids replace earlier ones); any bad line throws naming file and line. */
+export function loadKnowledgeBaseFiles(paths: readonly string[]): Faq[] {
+  const byId = new Map<string, Faq>();
+  for (const path of paths) {
+    if (!existsSync(path)) throw new Error(`${path}: file not found`);
+    const parsed = parseKnowledgeBaseJsonl(readFileSync(path, 'utf8'));
+    if (parsed.errors.length) {
+      const first = parsed.errors.slice(0, 5).map((e) => `${path}:${e.line}: ${e.message}`);
+      throw new Error(`${parsed.errors.length} invalid KB line(s):\n${first.join('\n')}`);
+    }
+    for (const faq of parsed.faqs) byId.set(faq.id, faq);
+  }
+  return [...byId.values()];
+}

@@ -63,6 +63,7 @@ export const TABLES = {
     envVar: 'METRICS_TABLE',
     partitionKey: s('bucket'),
     sortKey: s('metric'),
+    ttlAttribute: 'expiresAt',
   },
 } as const satisfies Record<string, TableDefinition>;
 

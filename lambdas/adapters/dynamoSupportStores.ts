@@ -1,0 +1,311 @@
+/**
+ * DynamoDB implementations of the conversation, case and connection stores (same code against AWS and
+ * dynalite). Idempotency comes from conditional puts on the natural key; state changes are conditional on
+ * the expected status so concurrent operators cannot, say, resolve a case twice.
+ */
+import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
+import {
+  DeleteCommand,
+  type DynamoDBDocumentClient,
+  GetCommand,
+  PutCommand,
+  QueryCommand,
+  ScanCommand,
+  UpdateCommand,
+} from '@aws-sdk/lib-dynamodb';
+import {
+  type CaseRecord,
+  type CaseStatus,
+  type CaseStore,
+  type ConnectionRecord,
+  type ConnectionStore,
+  type ConversationRecord,
+  type ConversationStatus,
+  type ConversationStore,
+  type MessageRecord,
+  NotFoundError,
+  StateConflictError,
+} from '#core/supportRecords';
+
+const isConditionFailure = (error: unknown) =>
+  error instanceof ConditionalCheckFailedException ||
+  (error as Error)?.name === 'ConditionalCheckFailedException';
+
+/** Builds `SET a = :a, b = :b` from a partial record, skipping undefined values. */
+function updateExpression(changes: Record<string, unknown>) {
+  const names: Record<string, string> = {};
+  const values: Record<string, unknown> = {};
+  const sets: string[] = [];
+  for (const [key, value] of Object.entries(changes)) {
+    if (value === undefined) continue;
+    names[`#${key}`] = key;
+    values[`:${key}`] = value;
+    sets.push(`#${key} = :${key}`);
+  }
+  return { names, values, expression: `SET ${sets.join(', ')}` };
+}
+
+async function conditionalUpdate<T>(
+  client: DynamoDBDocumentClient,
+  table: string,
+  key: Record<string, string>,
+  changes: Record<string, unknown>,
+  expectedStatus: readonly string[] | undefined,
+  what: string,
+): Promise<T> {
+  const { names, values, expression } = updateExpression(changes);
+  const keyName = Object.keys(key)[0]!;
+  let condition = `attribute_exists(#pk)`;
+  names['#pk'] = keyName;
+  if (expectedStatus?.length) {
+    names['#status'] = 'status';
+    expectedStatus.forEach((s, i) => {
+      values[`:expected${i}`] = s;
+    });
+    condition += ` AND #status IN (${expectedStatus.map((_, i) => `:expected${i}`).join(', ')})`;
+  }
+  try {
+    const result = await client.send(
+      new UpdateCommand({
+        TableName: table,
+        Key: key,
+        UpdateExpression: expression,
+        ConditionExpression: condition,
+        ExpressionAttributeNames: names,
+        ExpressionAttributeValues: values,
+        ReturnValues: 'ALL_NEW',
+      }),
+    );
+    return result.Attributes as T;
+  } catch (error) {
+    if (!isConditionFailure(error)) throw error;
+    const current = await client.send(new GetCommand({ TableName: table, Key: key }));
+    if (!current.Item) throw new NotFoundError(`${what} ${Object.values(key)[0]} not found`);
+    throw new StateConflictError(
+      `${what} ${Object.values(key)[0]} is ${current.Item.status}, expected ${expectedStatus?.join(' or ')}`,
+    );
+  }
+}
+
+async function putIfAbsent<T extends object>(
+  client: DynamoDBDocumentClient,
+  table: string,
+  item: T,
+  keyNames: readonly string[],
+): Promise<{ created: boolean; item: T }> {
+  try {
+    await client.send(
+      new PutCommand({
+        TableName: table,
+        Item: item,
+        ConditionExpression: `attribute_not_exists(#k0)`,
+        ExpressionAttributeNames: { '#k0': keyNames[0]! },
+      }),
+    );
+    return { created: true, item };
+  } catch (error) {
+    if (!isConditionFailure(error)) throw error;
+    const key = Object.fromEntries(keyNames.map((k) => [k, (item as Record<string, unknown>)[k]]));
+    const existing = await client.send(new GetCommand({ TableName: table, Key: key, ConsistentRead: true }));
+    return { created: false, item: existing.Item as T };
+  }
+}
+
+async function queryAll<T>(
+  client: DynamoDBDocumentClient,
+  input: ConstructorParameters<typeof QueryCommand>[0],
+) {
+  const items: T[] = [];
+  let startKey: Record<string, unknown> | undefined;
+  for (let page = 0; page < 100; page++) {
+    const result = await client.send(new QueryCommand({ ...input, ExclusiveStartKey: startKey }));
+    items.push(...((result.Items ?? []) as T[]));
+    startKey = result.LastEvaluatedKey;
+    if (!startKey) break;
+  }
+  return items;
+}
+
+export class DynamoConversationStore implements ConversationStore {
+  constructor(
+    private readonly client: DynamoDBDocumentClient,
+    private readonly tables: { readonly conversations: string; readonly messages: string },
+  ) {}
+
+  async getConversation(conversationId: string) {
+    const result = await this.client.send(
+      new GetCommand({ TableName: this.tables.conversations, Key: { conversationId }, ConsistentRead: true }),
+    );
+    return result.Item as ConversationRecord | undefined;
+  }
+
+  async createConversation(record: ConversationRecord) {
+    return (await putIfAbsent(this.client, this.tables.conversations, record, ['conversationId'])).item;
+  }
+
+  async updateConversation(
+    conversationId: string,
+    changes: Partial<Omit<ConversationRecord, 'conversationId' | 'createdAt'>>,
+    expectedStatus?: readonly ConversationStatus[],
+  ) {
+    return conditionalUpdate<ConversationRecord>(
+      this.client,
+      this.tables.conversations,
+      { conversationId },
+      changes,
+      expectedStatus,
+      'conversation',
+    );
+  }
+
+  async appendMessage(message: MessageRecord) {
+    const result = await putIfAbsent(this.client, this.tables.messages, message, [
+      'conversationId',
+      'messageId',
+    ]);
+    return { created: result.created, message: result.item };
+  }
+
+  async getMessage(conversationId: string, messageId: string) {
+    const result = await this.client.send(
+      new GetCommand({
+        TableName: this.tables.messages,
+        Key: { conversationId, messageId },
+        ConsistentRead: true,
+      }),
+    );
+    return result.Item as MessageRecord | undefined;
+  }
+
+  async listMessages(conversationId: string) {
+    const items = await queryAll<MessageRecord>(this.client, {
+      TableName: this.tables.messages,
+      KeyConditionExpression: 'conversationId = :c',
+      ExpressionAttributeValues: { ':c': conversationId },
+      ConsistentRead: true,
+    });
+    return items.sort(
+      (a, b) => a.createdAt.localeCompare(b.createdAt) || a.messageId.localeCompare(b.messageId),
+    );
+  }
+}
+
+export class DynamoCaseStore implements CaseStore {
+  constructor(
+    private readonly client: DynamoDBDocumentClient,
+    private readonly table: string,
+  ) {}
+
+  async createCase(record: CaseRecord) {
+    return (await putIfAbsent(this.client, this.table, record, ['caseId'])).item;
+  }
+
+  async getCase(caseId: string) {
+    const result = await this.client.send(
+      new GetCommand({ TableName: this.table, Key: { caseId }, ConsistentRead: true }),
+    );
+    return result.Item as CaseRecord | undefined;
+  }
+
+  async listCases(status?: CaseStatus) {
+    const statuses: CaseStatus[] = status ? [status] : ['open', 'assigned', 'resolved'];
+    const lists = await Promise.all(
+      statuses.map((s) =>
+        queryAll<CaseRecord>(this.client, {
+          TableName: this.table,
+          IndexName: 'byStatus',
+          KeyConditionExpression: '#s = :s',
+          ExpressionAttributeNames: { '#s': 'status' },
+          ExpressionAttributeValues: { ':s': s },
+          ScanIndexForward: false,
+        }),
+      ),
+    );
+    return lists.flat().sort((a, b) => b.createdAt.localeCompare(a.createdAt));
+  }
+
+  async updateCase(
+    caseId: string,
+    changes: Partial<Omit<CaseRecord, 'caseId' | 'conversationId' | 'createdAt'>>,
+    expectedStatus?: readonly CaseStatus[],
+  ) {
+    return conditionalUpdate<CaseRecord>(
+      this.client,
+      this.table,
+      { caseId },
+      changes,
+      expectedStatus,
+      'case',
+    );
+  }
+}
+
+export class DynamoConnectionStore implements ConnectionStore {
+  constructor(
+    private readonly client: DynamoDBDocumentClient,
+    private readonly table: string,
+    private readonly clock: () => number = Date.now,
+  ) {}
+
+  private live = (record: ConnectionRecord | undefined) =>
+    record && record.expiresAt * 1000 > this.clock() ? record : undefined;
+
+  async putConnection(record: ConnectionRecord) {
+    await this.client.send(new PutCommand({ TableName: this.table, Item: record }));
+  }
+
+  async getConnection(connectionId: string) {
+    const result = await this.client.send(new GetCommand({ TableName: this.table, Key: { connectionId } }));
+    return this.live(result.Item as ConnectionRecord | undefined);
+  }
+
+  async deleteConnection(connectionId: string) {
+    await this.client.send(new DeleteCommand({ TableName: this.table, Key: { connectionId } }));
+  }
+
+  async attachConversation(connectionId: string, conversationId: string) {
+    try {
+      await this.client.send(
+        new UpdateCommand({
+          TableName: this.table,
+          Key: { connectionId },
+          UpdateExpression: 'SET conversationId = :c',
+          ConditionExpression: 'attribute_exists(connectionId)',
+          ExpressionAttributeValues: { ':c': conversationId },
+        }),
+      );
+    } catch (error) {
+      if (!isConditionFailure(error)) throw error;
+    }
+  }
+
+  async listOperators() {
+    const items: ConnectionRecord[] = [];
+    let startKey: Record<string, unknown> | undefined;
+    for (let page = 0; page < 100; page++) {
+      const result = await this.client.send(
+        new ScanCommand({
+          TableName: this.table,
+          FilterExpression: '#r = :r',
+          ExpressionAttributeNames: { '#r': 'role' },
+          ExpressionAttributeValues: { ':r': 'operator' },
+          ExclusiveStartKey: startKey,
+        }),
+      );
+      items.push(...((result.Items ?? []) as ConnectionRecord[]));
+      startKey = result.LastEvaluatedKey;
+      if (!startKey) break;
+    }
+    return items.filter((r) => this.live(r));
+  }
+
+  async listByConversation(conversationId: string) {
+    const items = await queryAll<ConnectionRecord>(this.client, {
+      TableName: this.table,
+      IndexName: 'byConversation',
+      KeyConditionExpression: 'conversationId = :c',
+      ExpressionAttributeValues: { ':c': conversationId },
+    });
+    return items.filter((r) => this.live(r));
+  }
+}

@@ -1,0 +1,554 @@
+/**
+ * The support desk: what happens to a customer message, a bot answer, an escalation and an agent's action,
+ * in terms of the ports (stores, notifier, events, workflow, queue). Handlers only parse events and call
+ * these methods. Every step is idempotent by message id, so retries and replays are safe.
+ */
+import { createHash, randomUUID } from 'node:crypto';
+import { escalationMessage, triageEscalation } from './caseTriage';
+import type { AgentMessageFrame, EscalatedFrame, ReplyFrame, SendMessage } from './chatProtocol';
+import { type ClassifiedMessage, ConversationEngine, type RetrievalOutcome } from './conversationEngine';
+import type { DomainEvent, EventPublisher } from './domainEvents';
+import type { EscalationReason } from './escalationPolicy';
+import type { Clock } from './ports';
+import type {
+  CaseRecord,
+  CaseStatus,
+  CaseStore,
+  ConnectionNotifier,
+  ConnectionStore,
+  ConversationRecord,
+  ConversationStore,
+  MessageRecord,
+} from './supportRecords';
+
+/** Starts the per-turn workflow (Step Functions on AWS, the local runner locally). */
+export interface TurnStarter {
+  start(input: TurnInput, idempotencyKey: string): Promise<void>;
+}
+
+/** Hands escalated cases to the escalation stage (SQS on AWS and locally). */
+export interface EscalationQueue {
+  enqueue(message: { readonly caseId: string; readonly conversationId: string }): Promise<void>;
+}
+
+/** Input of the turn workflow: ids only, so no customer text sits in workflow history. */
+export interface TurnInput {
+  readonly conversationId: string;
+  readonly messageId: string;
+  readonly connectionId?: string;
+  readonly receivedAt: number;
+}
+
+export interface SupportDeskDependencies {
+  readonly conversations: ConversationStore;
+  readonly cases: CaseStore;
+  readonly connections: ConnectionStore;
+  readonly notifier: ConnectionNotifier;
+  readonly events: EventPublisher;
+  readonly clock: Clock;
+  readonly turns?: TurnStarter;
+  readonly escalations?: EscalationQueue;
+}
+
+export type ReceiveOutcome =
+  | { readonly kind: 'started'; readonly conversationId: string; readonly messageId: string }
+  | { readonly kind: 'replayed'; readonly conversationId: string; readonly messageId: string }
+  | { readonly kind: 'forwarded'; readonly conversationId: string; readonly messageId: string }
+  | {
+      readonly kind: 'rejected';
+      readonly code: 'UnknownConversation' | 'ConversationClosed';
+      readonly message: string;
+    };
+
+const shortHash = (value: string, length: number) =>
+  createHash('sha256').update(value).digest('base64url').replace(/[-_]/g, '').slice(0, length);
+
+/** Deterministic ids: the same client message always maps to the same message, reply and case. */
+export const ids = {
+  customerMessage: (conversationId: string, clientMessageId?: string) =>
+    clientMessageId ? `m-${shortHash(`${conversationId}:${clientMessageId}`, 20)}` : `m-${randomUUID()}`,
+  reply: (messageId: string) => `r-${messageId.slice(2)}`,
+  case: (messageId: string) => `CS-${shortHash(messageId, 8).toUpperCase()}`,
+};
+
+/** API Gateway closes idle WebSockets after 10 min and any after 2 h; records outlive neither. */
+const CONNECTION_TTL_SECONDS = 2 * 60 * 60;
+
+export class SupportDesk {
+  constructor(private readonly deps: SupportDeskDependencies) {}
+
+  private now(): string {
+    return new Date(this.deps.clock.now()).toISOString();
+  }
+
+  /** A customer message from a connection: stored once, then answered by the workflow or forwarded. */
+  async receiveMessage(connectionId: string, message: SendMessage): Promise<ReceiveOutcome> {
+    const { conversations, connections, events } = this.deps;
+    const now = this.now();
+    let conversation: ConversationRecord | undefined;
+    if (message.conversationId) {
+      conversation = await conversations.getConversation(message.conversationId);
+      if (!conversation) {
+        return { kind: 'rejected', code: 'UnknownConversation', message: 'this conversation does not exist' };
+      }
+    } else {
+      conversation = await conversations.createConversation({
+        conversationId: randomUUID(),
+        status: 'bot',
+        channel: 'chat',
+        createdAt: now,
+        updatedAt: now,
+        connectionId,
+      });
+    }
+    const { conversationId } = conversation;
+    const messageId = ids.customerMessage(conversationId, message.clientMessageId);
+    const stored = await conversations.appendMessage({
+      conversationId,
+      messageId,
+      role: 'customer',
+      text: message.text,
+      createdAt: now,
+      ...(message.clientMessageId ? { clientMessageId: message.clientMessageId } : {}),
+    });
+    await connections.attachConversation(connectionId, conversationId);
+    if (!stored.created) {
+      // A retry of a message we already have: resend the stored answer, or let the workflow finish it.
+      const reply = await conversations.getMessage(conversationId, ids.reply(messageId));
+      if (reply) {
+        await this.deps.notifier.send(connectionId, frameOf(reply, message.clientMessageId));
+        return { kind: 'replayed', conversationId, messageId };
+      }
+    } else {
+      conversation = await conversations.updateConversation(conversationId, { connectionId, updatedAt: now });
+      await events.publish([
+        {
+          type: 'MessageReceived',
+          conversationId,
+          messageId,
+          channel: 'chat',
+          firstMessage: conversation.createdAt === now && !message.conversationId,
+        },
+      ]);
+    }
+    if (conversation.status === 'escalated' || conversation.status === 'human') {
+      return { kind: 'forwarded', conversationId, messageId };
+    }
+    if (conversation.status === 'resolved') {
+      conversation = await conversations.updateConversation(conversationId, {
+        status: 'bot',
+        updatedAt: now,
+      });
+    }
+    await this.deps.turns?.start(
+      { conversationId, messageId, connectionId, receivedAt: this.deps.clock.now() },
+      messageId,
+    );
+    return { kind: 'started', conversationId, messageId };
+  }
+
+  /** Classify stage input: the stored customer text. */
+  async messageText(conversationId: string, messageId: string): Promise<string> {
+    const message = await this.deps.conversations.getMessage(conversationId, messageId);
+    if (!message) throw new Error(`message ${messageId} of conversation ${conversationId} not found`);
+    return message.text;
+  }
+
+  /** Answer stage: compose, store once, send, publish. */
+  async answerTurn(
+    engine: ConversationEngine,
+    turn: TurnInput,
+    classified: ClassifiedMessage,
+    retrieval: RetrievalOutcome,
+  ): Promise<{ readonly messageId: string }> {
+    const { conversations, events } = this.deps;
+    const replyId = ids.reply(turn.messageId);
+    const existing = await conversations.getMessage(turn.conversationId, replyId);
+    if (existing) {
+      await this.deliver(turn, existing);
+      return { messageId: replyId };
+    }
+    const transcript = await conversations.listMessages(turn.conversationId);
+    const history = transcript
+      .filter((m) => m.messageId !== turn.messageId && (m.role === 'customer' || m.role === 'assistant'))
+      .map((m) => ({ role: m.role as 'customer' | 'assistant', text: m.text }));
+    const clientMessageId = transcript.find((m) => m.messageId === turn.messageId)?.clientMessageId;
+    const modelStarted = this.deps.clock.now();
+    const answer = await engine.compose({
+      maskedText: classified.maskedText,
+      faqIds: ConversationEngine.answerSources(retrieval),
+      history,
+    });
+    const modelLatencyMs = this.deps.clock.now() - modelStarted;
+    const { message, created } = await conversations.appendMessage({
+      conversationId: turn.conversationId,
+      messageId: replyId,
+      role: 'assistant',
+      text: answer.text,
+      createdAt: this.now(),
+      replyTo: turn.messageId,
+      intent: classified.intent.label,
+      productArea: retrieval.productArea,
+      confidence: retrieval.confidence,
+      citations: answer.citations,
+      escalated: false,
+      ...(clientMessageId ? { clientMessageId } : {}),
+    });
+    if (created) {
+      const conversation = await conversations.getConversation(turn.conversationId);
+      await conversations.updateConversation(turn.conversationId, {
+        lastIntent: classified.intent.label,
+        lastProductArea: retrieval.productArea,
+        answeredTurns: (conversation?.answeredTurns ?? 0) + 1,
+        updatedAt: this.now(),
+      });
+      await events.publish([
+        {
+          type: 'MessageAnswered',
+          conversationId: turn.conversationId,
+          messageId: replyId,
+          intent: classified.intent.label,
+          productArea: retrieval.productArea,
+          confidence: retrieval.confidence,
+          faqIds: answer.citations.map((c) => c.faqId),
+          turnLatencyMs: Math.max(0, this.deps.clock.now() - turn.receivedAt),
+          retrievalLatencyMs: Math.round(retrieval.retrieveMs * 100) / 100,
+          modelLatencyMs,
+          modelId: answer.model.usage.modelId,
+          inputTokens: answer.model.usage.inputTokens,
+          outputTokens: answer.model.usage.outputTokens,
+          costUsd: answer.model.usage.costUsd,
+        },
+      ]);
+    }
+    await this.deliver(turn, message);
+    return { messageId: replyId };
+  }
+
+  /** Escalation stage: case with handoff packet, customer told, case queued, event published. */
+  async escalateTurn(
+    turn: TurnInput,
+    classified: ClassifiedMessage | undefined,
+    retrieval: RetrievalOutcome | undefined,
+    failed: boolean,
+  ): Promise<{ readonly caseId: string }> {
+    const { conversations, cases, events } = this.deps;
+    const reason: EscalationReason =
+      retrieval?.decision.escalate === true
+        ? retrieval.decision.reason
+        : failed
+          ? 'answer_unavailable'
+          : 'low_confidence';
+    const caseId = ids.case(turn.messageId);
+    const now = this.now();
+    const transcript = await conversations.listMessages(turn.conversationId);
+    const clientMessageId = transcript.find((m) => m.messageId === turn.messageId)?.clientMessageId;
+    const intent = classified?.intent.label ?? 'general_inquiry';
+    const productArea = retrieval?.productArea ?? classified?.productArea.label ?? 'unknown';
+    const confidence = retrieval?.confidence ?? 0;
+    const triage = triageEscalation({
+      reason,
+      intent,
+      productArea,
+      confidence,
+      sentiment: classified?.sentiment ?? { sentiment: 0, urgency: 0, cues: [] },
+      faqsTried: (retrieval?.candidates ?? [])
+        .slice(0, 3)
+        .map(({ faqId, question }) => ({ faqId, question })),
+      transcript,
+    });
+    const record = await cases.createCase({
+      caseId,
+      conversationId: turn.conversationId,
+      status: 'open',
+      priority: triage.priority,
+      queue: triage.queue,
+      reason,
+      subject: triage.subject,
+      intent,
+      productArea,
+      confidence,
+      handoff: triage.handoff,
+      createdAt: now,
+      updatedAt: now,
+    });
+    const conversation = await conversations.getConversation(turn.conversationId);
+    if (conversation && conversation.status !== 'human') {
+      await conversations.updateConversation(turn.conversationId, {
+        status: 'escalated',
+        caseId: record.caseId,
+        lastIntent: intent,
+        lastProductArea: productArea,
+        updatedAt: now,
+      });
+    }
+    // Queue before the reply is stored: a retry after a failed enqueue finds no reply and enqueues again
+    // (the consumer is idempotent per case).
+    await this.deps.escalations?.enqueue({ caseId: record.caseId, conversationId: turn.conversationId });
+    const { message, created } = await conversations.appendMessage({
+      conversationId: turn.conversationId,
+      messageId: ids.reply(turn.messageId),
+      role: 'system',
+      text: escalationMessage(reason, record.caseId),
+      createdAt: now,
+      replyTo: turn.messageId,
+      intent,
+      productArea,
+      confidence,
+      escalated: true,
+      caseId: record.caseId,
+      reason,
+      ...(clientMessageId ? { clientMessageId } : {}),
+    });
+    if (created) {
+      await events.publish([
+        {
+          type: 'ConversationEscalated',
+          conversationId: turn.conversationId,
+          caseId: record.caseId,
+          reason,
+          intent,
+          productArea,
+          confidence,
+          turnLatencyMs: Math.max(0, this.deps.clock.now() - turn.receivedAt),
+          priority: record.priority,
+        },
+      ]);
+    }
+    await this.deliver(turn, message);
+    return { caseId: record.caseId };
+  }
+
+  async takeOver(caseId: string, agentName: string): Promise<CaseRecord> {
+    const record = await this.deps.cases.updateCase(
+      caseId,
+      { status: 'assigned', assignee: agentName, updatedAt: this.now() },
+      ['open', 'assigned'],
+    );
+    await this.deps.conversations.updateConversation(record.conversationId, {
+      status: 'human',
+      updatedAt: this.now(),
+    });
+    await this.sendAgentFrame(
+      record.conversationId,
+      agentName,
+      `${agentName} from our support team has joined the chat.`,
+    );
+    return record;
+  }
+
+  async agentReply(caseId: string, agentName: string, text: string): Promise<MessageRecord> {
+    const { cases, conversations, events, clock } = this.deps;
+    const current = await cases.getCase(caseId);
+    if (!current) throw new NotFoundCase(caseId);
+    const firstResponse = current.firstResponseAt === undefined;
+    const record = await cases.updateCase(
+      caseId,
+      { updatedAt: this.now(), ...(firstResponse ? { firstResponseAt: this.now() } : {}) },
+      ['assigned'],
+    );
+    const { message } = await conversations.appendMessage({
+      conversationId: record.conversationId,
+      messageId: `a-${randomUUID()}`,
+      role: 'agent',
+      text,
+      createdAt: this.now(),
+      agentName,
+      caseId,
+    });
+    await this.sendAgentFrame(record.conversationId, agentName, text);
+    await events.publish([
+      {
+        type: 'AgentReplied',
+        conversationId: record.conversationId,
+        caseId,
+        agentName,
+        ...(firstResponse
+          ? { firstResponseSeconds: Math.max(0, (clock.now() - Date.parse(record.createdAt)) / 1000) }
+          : {}),
+      },
+    ]);
+    return message;
+  }
+
+  async resolveCase(caseId: string): Promise<CaseRecord> {
+    const now = this.now();
+    const record = await this.deps.cases.updateCase(
+      caseId,
+      { status: 'resolved', resolvedAt: now, updatedAt: now },
+      ['open', 'assigned'],
+    );
+    const conversation = await this.deps.conversations.updateConversation(record.conversationId, {
+      status: 'resolved',
+      resolvedAt: now,
+      updatedAt: now,
+    });
+    await this.deps.events.publish([resolvedEvent(conversation, 'human', this.deps.clock.now(), caseId)]);
+    return record;
+  }
+
+  /**
+   * A customer left. A conversation the bot answered and nobody escalated counts as resolved by automation
+   * once its last connection closes.
+   */
+  async customerDisconnected(connectionId: string): Promise<void> {
+    const { connections, conversations, events } = this.deps;
+    const connection = await connections.getConnection(connectionId);
+    await connections.deleteConnection(connectionId);
+    if (!connection?.conversationId || connection.role !== 'customer') return;
+    const others = (await connections.listByConversation(connection.conversationId)).filter(
+      (c) => c.connectionId !== connectionId,
+    );
+    if (others.length) return;
+    const conversation = await conversations.getConversation(connection.conversationId);
+    if (!conversation || conversation.status !== 'bot' || !conversation.answeredTurns) return;
+    const now = this.now();
+    try {
+      const resolved = await conversations.updateConversation(
+        conversation.conversationId,
+        { status: 'resolved', resolvedAt: now, updatedAt: now },
+        ['bot'],
+      );
+      await events.publish([resolvedEvent(resolved, 'automated', this.deps.clock.now())]);
+    } catch (error) {
+      if ((error as Error).name !== 'StateConflictError') throw error;
+    }
+  }
+
+  async listCases(status?: CaseStatus) {
+    return this.deps.cases.listCases(status);
+  }
+
+  async caseWithTranscript(caseId: string) {
+    const record = await this.deps.cases.getCase(caseId);
+    if (!record) throw new NotFoundCase(caseId);
+    return { case: record, messages: await this.deps.conversations.listMessages(record.conversationId) };
+  }
+
+  /** Tells every connected operator console about a case's current state. */
+  async broadcastCase(caseId: string): Promise<void> {
+    const record = await this.deps.cases.getCase(caseId);
+    if (record) await this.broadcast({ type: 'caseUpdated', case: record });
+  }
+
+  /** Shows a new message of a conversation with a case in the operator consoles. */
+  async broadcastMessage(conversationId: string, messageId: string): Promise<void> {
+    const conversation = await this.deps.conversations.getConversation(conversationId);
+    if (!conversation?.caseId || conversation.status === 'bot') return;
+    const message = await this.deps.conversations.getMessage(conversationId, messageId);
+    if (message)
+      await this.broadcast({
+        type: 'conversationMessage',
+        conversationId,
+        caseId: conversation.caseId,
+        message,
+      });
+  }
+
+  /** Registers a connection as an operator console that receives live case updates. */
+  async subscribeOperator(connectionId: string): Promise<void> {
+    const existing = await this.deps.connections.getConnection(connectionId);
+    await this.deps.connections.putConnection({
+      connectionId,
+      role: 'operator',
+      connectedAt: existing?.connectedAt ?? this.now(),
+      expiresAt: Math.floor(this.deps.clock.now() / 1000) + CONNECTION_TTL_SECONDS,
+      ...(existing?.sourceIp ? { sourceIp: existing.sourceIp } : {}),
+    });
+  }
+
+  async customerConnected(connectionId: string, sourceIp?: string): Promise<void> {
+    await this.deps.connections.putConnection({
+      connectionId,
+      role: 'customer',
+      connectedAt: this.now(),
+      expiresAt: Math.floor(this.deps.clock.now() / 1000) + CONNECTION_TTL_SECONDS,
+      ...(sourceIp ? { sourceIp } : {}),
+    });
+  }
+
+  private async broadcast(frame: object) {
+    const operators = await this.deps.connections.listOperators();
+    await Promise.all(
+      operators.map(async (c) => {
+        if (!(await this.deps.notifier.send(c.connectionId, frame))) {
+          await this.deps.connections.deleteConnection(c.connectionId);
+        }
+      }),
+    );
+  }
+
+  /** Sends a customer-facing frame for a stored reply to the turn's connection (or the latest one). */
+  private async deliver(turn: TurnInput, message: MessageRecord) {
+    const frame = frameOf(message, message.clientMessageId);
+    const delivered = turn.connectionId ? await this.deps.notifier.send(turn.connectionId, frame) : false;
+    if (!delivered) await this.sendToConversation(turn.conversationId, frame);
+  }
+
+  private async sendAgentFrame(conversationId: string, agentName: string, text: string) {
+    const frame: AgentMessageFrame = { type: 'agentMessage', conversationId, text, agentName };
+    await this.sendToConversation(conversationId, frame);
+  }
+
+  private async sendToConversation(conversationId: string, frame: object) {
+    const live = await this.deps.connections.listByConversation(conversationId);
+    await Promise.all(
+      live.map(async (c) => {
+        if (!(await this.deps.notifier.send(c.connectionId, frame))) {
+          await this.deps.connections.deleteConnection(c.connectionId);
+        }
+      }),
+    );
+  }
+}
+
+export class NotFoundCase extends Error {
+  constructor(caseId: string) {
+    super(`case ${caseId} not found`);
+    this.name = 'NotFoundError';
+  }
+}
+
+function resolvedEvent(
+  conversation: ConversationRecord,
+  resolvedBy: 'automated' | 'human',
+  now: number,
+  caseId?: string,
+): DomainEvent {
+  return {
+    type: 'ConversationResolved',
+    conversationId: conversation.conversationId,
+    resolvedBy,
+    ...(caseId ? { caseId } : {}),
+    resolutionSeconds: Math.max(0, (now - Date.parse(conversation.createdAt)) / 1000),
+    ...(conversation.lastIntent ? { intent: conversation.lastIntent } : {}),
+    ...(conversation.lastProductArea ? { productArea: conversation.lastProductArea } : {}),
+  };
+}
+
+/** The customer-facing frame for a stored assistant or escalation message. */
+export function frameOf(message: MessageRecord, clientMessageId?: string): ReplyFrame | EscalatedFrame {
+  const extra = clientMessageId ? { clientMessageId } : {};
+  if (message.escalated && message.caseId) {
+    return {
+      type: 'escalated',
+      conversationId: message.conversationId,
+      caseId: message.caseId,
+      reason: message.reason ?? 'low_confidence',
+      text: message.text,
+      ...extra,
+    };
+  }
+  return {
+    type: 'reply',
+    conversationId: message.conversationId,
+    messageId: message.messageId,
+    text: message.text,
+    intent: message.intent ?? 'general_inquiry',
+    productArea: message.productArea ?? 'unknown',
+    confidence: message.confidence ?? 0,
+    citations: message.citations ?? [],
+    escalated: false,
+    ...extra,
+  };
+}

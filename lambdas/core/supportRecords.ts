@@ -1,0 +1,156 @@
+/**
+ * What SupportMax stores about conversations, messages, cases and live connections, and the ports that
+ * store them (DynamoDB in both faces: dynalite locally). Writes are idempotent by key so that retried
+ * Lambda invocations and replayed workflow steps never duplicate a message or a case.
+ */
+import type { Citation } from './conversationEngine';
+import type { EscalationReason } from './escalationPolicy';
+
+export type ConversationStatus = 'bot' | 'escalated' | 'human' | 'resolved';
+
+export interface ConversationRecord {
+  readonly conversationId: string;
+  readonly status: ConversationStatus;
+  readonly channel: 'chat' | 'email';
+  readonly createdAt: string;
+  readonly updatedAt: string;
+  /** Latest customer connection, for agent messages. */
+  readonly connectionId?: string;
+  readonly customerId?: string;
+  readonly caseId?: string;
+  readonly lastIntent?: string;
+  readonly lastProductArea?: string;
+  readonly answeredTurns?: number;
+  readonly resolvedAt?: string;
+}
+
+export type MessageRole = 'customer' | 'assistant' | 'agent' | 'system';
+
+export interface MessageRecord {
+  readonly conversationId: string;
+  readonly messageId: string;
+  readonly role: MessageRole;
+  readonly text: string;
+  readonly createdAt: string;
+  /** For assistant/system messages: the customer message they respond to. */
+  readonly replyTo?: string;
+  readonly intent?: string;
+  readonly productArea?: string;
+  readonly confidence?: number;
+  readonly citations?: readonly Citation[];
+  readonly escalated?: boolean;
+  readonly caseId?: string;
+  readonly reason?: EscalationReason;
+  readonly agentName?: string;
+  /** The client's id for a customer message, echoed on the answer so clients can match them. */
+  readonly clientMessageId?: string;
+}
+
+export type CaseStatus = 'open' | 'assigned' | 'resolved';
+export type Priority = 'P1' | 'P2' | 'P3' | 'P4';
+
+export interface HandoffPacket {
+  readonly summary: string;
+  readonly intent: string;
+  readonly productArea: string;
+  readonly confidence: number;
+  readonly reason: EscalationReason;
+  readonly sentiment: number;
+  readonly urgency: number;
+  readonly faqsTried: readonly Citation[];
+  readonly entities: Record<string, readonly string[]>;
+  readonly customer?: {
+    readonly customerId?: string;
+    readonly name?: string;
+    readonly email?: string;
+    readonly tier?: string;
+  };
+}
+
+export interface CaseRecord {
+  readonly caseId: string;
+  readonly conversationId: string;
+  readonly status: CaseStatus;
+  readonly priority: Priority;
+  readonly queue: string;
+  readonly reason: EscalationReason;
+  readonly subject: string;
+  readonly intent: string;
+  readonly productArea: string;
+  readonly confidence: number;
+  readonly handoff: HandoffPacket;
+  readonly createdAt: string;
+  readonly updatedAt: string;
+  readonly assignee?: string;
+  readonly firstResponseAt?: string;
+  readonly resolvedAt?: string;
+}
+
+export interface ConnectionRecord {
+  readonly connectionId: string;
+  readonly role: 'customer' | 'operator';
+  readonly connectedAt: string;
+  readonly conversationId?: string;
+  readonly sourceIp?: string;
+  /** Epoch seconds after which the record is stale (TTL on AWS; filtered by readers locally). */
+  readonly expiresAt: number;
+}
+
+export interface ConversationStore {
+  getConversation(conversationId: string): Promise<ConversationRecord | undefined>;
+  /** Creates the conversation unless it exists; returns the stored record either way. */
+  createConversation(record: ConversationRecord): Promise<ConversationRecord>;
+  updateConversation(
+    conversationId: string,
+    changes: Partial<Omit<ConversationRecord, 'conversationId' | 'createdAt'>>,
+    expectedStatus?: readonly ConversationStatus[],
+  ): Promise<ConversationRecord>;
+  /** Appends unless a message with this id exists; `created` tells which. */
+  appendMessage(
+    message: MessageRecord,
+  ): Promise<{ readonly created: boolean; readonly message: MessageRecord }>;
+  getMessage(conversationId: string, messageId: string): Promise<MessageRecord | undefined>;
+  /** Messages oldest first. */
+  listMessages(conversationId: string): Promise<MessageRecord[]>;
+}
+
+export interface CaseStore {
+  /** Creates the case unless it exists; returns the stored record either way. */
+  createCase(record: CaseRecord): Promise<CaseRecord>;
+  getCase(caseId: string): Promise<CaseRecord | undefined>;
+  listCases(status?: CaseStatus): Promise<CaseRecord[]>;
+  updateCase(
+    caseId: string,
+    changes: Partial<Omit<CaseRecord, 'caseId' | 'conversationId' | 'createdAt'>>,
+    expectedStatus?: readonly CaseStatus[],
+  ): Promise<CaseRecord>;
+}
+
+export interface ConnectionStore {
+  putConnection(record: ConnectionRecord): Promise<void>;
+  getConnection(connectionId: string): Promise<ConnectionRecord | undefined>;
+  deleteConnection(connectionId: string): Promise<void>;
+  attachConversation(connectionId: string, conversationId: string): Promise<void>;
+  listOperators(): Promise<ConnectionRecord[]>;
+  listByConversation(conversationId: string): Promise<ConnectionRecord[]>;
+}
+
+/** Thrown when a conditional update finds the record in another state (e.g. resolving a resolved case). */
+export class StateConflictError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'StateConflictError';
+  }
+}
+
+export class NotFoundError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'NotFoundError';
+  }
+}
+
+/** Pushes frames to WebSocket connections; false when the connection is gone. */
+export interface ConnectionNotifier {
+  send(connectionId: string, frame: object): Promise<boolean>;
+}

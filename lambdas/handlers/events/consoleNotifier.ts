@@ -1,0 +1,26 @@
+/**
+ * EventBridge target: keeps operator consoles live. New customer messages in escalated conversations and
+ * case changes are pushed to every subscribed console connection.
+ */
+import type { Context, EventBridgeEvent } from 'aws-lambda';
+import type { DomainEvent } from '#core/domainEvents';
+import { instrumented } from '../shared/middleware';
+import { supportDesk } from '../shared/runtime';
+
+export const handler = instrumented(
+  async (event: EventBridgeEvent<string, DomainEvent>, _context: Context) => {
+    const detail = event.detail;
+    const desk = supportDesk();
+    switch (detail.type) {
+      case 'MessageReceived':
+        await desk.broadcastMessage(detail.conversationId, detail.messageId);
+        break;
+      case 'AgentReplied':
+      case 'ConversationResolved':
+        if (detail.caseId) await desk.broadcastCase(detail.caseId);
+        break;
+      default:
+        break;
+    }
+  },
+);

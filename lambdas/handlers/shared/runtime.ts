@@ -1,0 +1,145 @@
+/**
+ * Module-level singletons every handler shares within one container (or the one local process): stores,
+ * notifier, event publisher, workflow starter and the conversation engine. Each is built on first use from
+ * fail-fast environment variables; locally the same variables point the SDK clients at local servers.
+ */
+import { readdirSync, statSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { BedrockRuntimeClient } from '@aws-sdk/client-bedrock-runtime';
+import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
+import { SFNClient } from '@aws-sdk/client-sfn';
+import { SQSClient } from '@aws-sdk/client-sqs';
+import { BedrockModelProvider } from '#adapters/bedrockModelProvider';
+import { documentClient } from '#adapters/dynamoDocumentClient';
+import {
+  DynamoCaseStore,
+  DynamoConnectionStore,
+  DynamoConversationStore,
+} from '#adapters/dynamoSupportStores';
+import { createEmbeddedEngine } from '#adapters/engineFactory';
+import { EventBridgePublisher } from '#adapters/eventBridgePublisher';
+import { FileKnowledgeBaseStore, loadKnowledgeBaseFiles } from '#adapters/fileKnowledgeBaseStore';
+import { SqsEscalationQueue } from '#adapters/sqsEscalationQueue';
+import { TABLES } from '#adapters/tableDefinitions';
+import { SfnTurnWorkflow } from '#adapters/turnWorkflow';
+import { WebSocketNotifier } from '#adapters/websocketNotifier';
+import type { ConversationEngine } from '#core/conversationEngine';
+import type { EventPublisher } from '#core/domainEvents';
+import { ExtractiveAnswerer } from '#core/extractiveAnswerer';
+import { FallbackModelProvider } from '#core/fallbackModelProvider';
+import { type ModelProvider, systemClock } from '#core/ports';
+import { SupportDesk } from '#core/supportDesk';
+import { numberEnv, optionalEnv, requireEnv } from './env';
+import { logger } from './powertools';
+
+const once = <T>(build: () => T) => {
+  let value: T | undefined;
+  return () => {
+    value ??= build();
+    return value;
+  };
+};
+
+export const conversationStore = once(
+  () =>
+    new DynamoConversationStore(documentClient(), {
+      conversations: requireEnv(TABLES.conversations.envVar),
+      messages: requireEnv(TABLES.messages.envVar),
+    }),
+);
+
+export const caseStore = once(() => new DynamoCaseStore(documentClient(), requireEnv(TABLES.cases.envVar)));
+
+export const connectionStore = once(
+  () => new DynamoConnectionStore(documentClient(), requireEnv(TABLES.connections.envVar)),
+);
+
+/** WebSocket callback URL: https://{api}.execute-api.{region}.amazonaws.com/{stage} on AWS. */
+export const notifier = once(() => WebSocketNotifier.forEndpoint(requireEnv('WEBSOCKET_CALLBACK_URL')));
+
+export const eventPublisher = once(
+  (): EventPublisher =>
+    new EventBridgePublisher({
+      client: new EventBridgeClient({}),
+      eventBusName: requireEnv('EVENT_BUS_NAME'),
+    }),
+);
+
+export const turnWorkflow = once(
+  () =>
+    new SfnTurnWorkflow({ client: new SFNClient({}), stateMachineArn: requireEnv('TURN_STATE_MACHINE_ARN') }),
+);
+
+/** Bedrock when model ids are configured, behind a circuit breaker falling back to the local provider. */
+function modelProvider(): ModelProvider {
+  const local = new ExtractiveAnswerer();
+  const simpleModelId = optionalEnv('BEDROCK_SIMPLE_MODEL_ID');
+  if (!simpleModelId) return local;
+  const bedrock = new BedrockModelProvider({
+    client: new BedrockRuntimeClient({}),
+    simpleModelId,
+    complexModelId: optionalEnv('BEDROCK_COMPLEX_MODEL_ID') ?? simpleModelId,
+    maxOutputTokens: numberEnv('MAX_OUTPUT_TOKENS', 400),
+  });
+  return new FallbackModelProvider({
+    primary: bedrock,
+    fallback: local,
+    timeoutMs: numberEnv('MODEL_TIMEOUT_MS', 8000),
+    onFallback: (reason, error) =>
+      logger.warn('model provider fell back to local answers', { reason, error }),
+  });
+}
+
+const DEFAULT_KB_PATH = resolve(import.meta.dirname, '..', '..', '..', 'data', 'kb');
+
+/** The KB: KNOWLEDGE_BASE_PATH (file or directory of JSONL) plus the imported overlay, if any. */
+async function knowledgeBase() {
+  const path = optionalEnv('KNOWLEDGE_BASE_PATH') ?? DEFAULT_KB_PATH;
+  const files = statSync(path).isDirectory()
+    ? readdirSync(path)
+        .filter((f) => f.endsWith('.jsonl'))
+        .sort()
+        .map((f) => join(path, f))
+    : [path];
+  const base = loadKnowledgeBaseFiles(files);
+  const overlayPath = optionalEnv('KNOWLEDGE_BASE_OVERLAY');
+  const overlay = overlayPath ? await new FileKnowledgeBaseStore(overlayPath).list() : [];
+  const byId = new Map([...base, ...overlay].map((faq) => [faq.id, faq]));
+  return [...byId.values()];
+}
+
+export const engine = once(
+  async (): Promise<ConversationEngine> =>
+    createEmbeddedEngine({
+      faqs: await knowledgeBase(),
+      model: modelProvider(),
+      confidenceThreshold: optionalEnv('CONFIDENCE_THRESHOLD')
+        ? numberEnv('CONFIDENCE_THRESHOLD', 0.65)
+        : undefined,
+      embeddingCachePath: optionalEnv('EMBEDDING_CACHE_PATH'),
+    }),
+);
+
+export const escalationQueue = once(
+  // The queue URL's host is only a name: the client's (configured or regional) endpoint does the talking.
+  () =>
+    new SqsEscalationQueue(
+      new SQSClient({ useQueueUrlAsEndpoint: false }),
+      requireEnv('ESCALATION_QUEUE_URL'),
+    ),
+);
+
+/** The support desk with the stores and channels this container needs (workflow/queue when configured). */
+export const supportDesk = once(
+  () =>
+    new SupportDesk({
+      conversations: conversationStore(),
+      cases: caseStore(),
+      connections: connectionStore(),
+      notifier: notifier(),
+      events: eventPublisher(),
+      clock: systemClock,
+      turns: optionalEnv('TURN_STATE_MACHINE_ARN') ? turnWorkflow() : undefined,
+      escalations: optionalEnv('ESCALATION_QUEUE_URL') ? escalationQueue() : undefined,
+    }),
+);
