@@ -9,9 +9,11 @@ import type { EscalationReason } from './escalationPolicy';
 export const MAX_MESSAGE_CHARS = 4000;
 export const CONVERSATION_ID = /^[A-Za-z0-9_-]{8,64}$/;
 
-// C0/C1 control characters other than tab and newlines, and lone surrogates, are removed from text.
+// C0/C1 control characters other than tab and newlines, bidi overrides (text spoofing) and lone
+// surrogates are removed from customer text.
 const CONTROL =
-  /[\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F-\u009F]|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g;
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: removing control characters is the point
+  /[\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F-\u009F\u202A-\u202E\u2066-\u2069]|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g;
 
 export const sendMessageSchema = z
   .object({
