@@ -117,6 +117,7 @@ export const engine = once(
         ? numberEnv('CONFIDENCE_THRESHOLD', 0.65)
         : undefined,
       embeddingCachePath: optionalEnv('EMBEDDING_CACHE_PATH'),
+      modelsDir: optionalEnv('MODELS_DIR'),
     }),
 );
 
