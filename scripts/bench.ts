@@ -37,10 +37,11 @@ const sizes = values.sizes.split(',').map(Number);
 const queryCount = Number(values.queries);
 
 const gc = () => (globalThis as { gc?: () => void }).gc?.();
+/** JS heap + typed arrays, and resident set size (includes the native HNSW graph). */
 const memoryMb = () => {
   gc();
   const m = process.memoryUsage();
-  return (m.heapUsed + m.arrayBuffers) / 2 ** 20;
+  return { js: (m.heapUsed + m.arrayBuffers) / 2 ** 20, rss: m.rss / 2 ** 20 };
 };
 const fmt = (values: number[]) =>
   `p50 ${percentile(values, 50).toFixed(2)} / p95 ${percentile(values, 95).toFixed(2)} ms`;
@@ -150,7 +151,8 @@ async function main() {
       vectorSearchFactory: size > HNSW_ABOVE_FAQS ? hnswVectorSearch() : undefined,
     });
     const buildMs = performance.now() - t0;
-    const indexMb = memoryMb() - before;
+    const after = memoryMb();
+    const indexMb = `${(after.js - before.js).toFixed(0)} MB JS, ${(after.rss - before.rss).toFixed(0)} MB RSS`;
     const engine = new ConversationEngine({
       embedder,
       classifier: new SupportClassifier(artefacts.classifier),
@@ -180,7 +182,7 @@ async function main() {
     }
     const total = turnMs.map((t, i) => t + embedMs[i]!);
     console.log(
-      `KB ${size.toLocaleString('en')} FAQs (${size > HNSW_ABOVE_FAQS ? 'HNSW' : 'exact'} vectors): build ${(buildMs / 1000).toFixed(1)} s, index memory ${indexMb.toFixed(0)} MB`,
+      `KB ${size.toLocaleString('en')} FAQs (${size > HNSW_ABOVE_FAQS ? 'HNSW' : 'exact'} vectors): build ${(buildMs / 1000).toFixed(1)} s, index memory ${indexMb}`,
     );
     console.log(`  hybrid retrieve + rerank + confidence   ${fmt(retrieveMs)}`);
     console.log(`  classify + retrieve + answer (no embed) ${fmt(turnMs)}`);

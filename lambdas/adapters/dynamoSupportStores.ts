@@ -238,6 +238,24 @@ export class DynamoCaseStore implements CaseStore {
       'case',
     );
   }
+
+  async markFirstResponse(caseId: string, at: string) {
+    try {
+      await this.client.send(
+        new UpdateCommand({
+          TableName: this.table,
+          Key: { caseId },
+          UpdateExpression: 'SET firstResponseAt = :at',
+          ConditionExpression: 'attribute_exists(caseId) AND attribute_not_exists(firstResponseAt)',
+          ExpressionAttributeValues: { ':at': at },
+        }),
+      );
+      return true;
+    } catch (error) {
+      if (isConditionFailure(error)) return false;
+      throw error;
+    }
+  }
 }
 
 export class DynamoConnectionStore implements ConnectionStore {

@@ -9,6 +9,7 @@ import type { AgentMessageFrame, EscalatedFrame, ReplyFrame, SendMessage } from 
 import { type ClassifiedMessage, ConversationEngine, type RetrievalOutcome } from './conversationEngine';
 import type { DomainEvent, EventPublisher } from './domainEvents';
 import type { EscalationReason } from './escalationPolicy';
+import { maskPii } from './piiMasking';
 import type { Clock } from './ports';
 import type {
   CaseRecord,
@@ -243,6 +244,8 @@ export class SupportDesk {
     const now = this.now();
     const transcript = await conversations.listMessages(turn.conversationId);
     const clientMessageId = transcript.find((m) => m.messageId === turn.messageId)?.clientMessageId;
+    // The handoff packet lands in CRMs and consoles: it carries masked text only.
+    const maskedTranscript = transcript.map((m) => ({ role: m.role, text: maskPii(m.text).text }));
     const intent = classified?.intent.label ?? 'general_inquiry';
     const productArea = retrieval?.productArea ?? classified?.productArea.label ?? 'unknown';
     const confidence = retrieval?.confidence ?? 0;
@@ -255,7 +258,7 @@ export class SupportDesk {
       faqsTried: (retrieval?.candidates ?? [])
         .slice(0, 3)
         .map(({ faqId, question }) => ({ faqId, question })),
-      transcript,
+      transcript: maskedTranscript,
     });
     const record = await cases.createCase({
       caseId,
@@ -339,14 +342,8 @@ export class SupportDesk {
 
   async agentReply(caseId: string, agentName: string, text: string): Promise<MessageRecord> {
     const { cases, conversations, events, clock } = this.deps;
-    const current = await cases.getCase(caseId);
-    if (!current) throw new NotFoundCase(caseId);
-    const firstResponse = current.firstResponseAt === undefined;
-    const record = await cases.updateCase(
-      caseId,
-      { updatedAt: this.now(), ...(firstResponse ? { firstResponseAt: this.now() } : {}) },
-      ['assigned'],
-    );
+    const record = await cases.updateCase(caseId, { updatedAt: this.now() }, ['assigned']);
+    const firstResponse = await cases.markFirstResponse(caseId, this.now());
     const { message } = await conversations.appendMessage({
       conversationId: record.conversationId,
       messageId: `a-${randomUUID()}`,

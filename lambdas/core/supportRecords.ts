@@ -124,6 +124,8 @@ export interface CaseStore {
     changes: Partial<Omit<CaseRecord, 'caseId' | 'conversationId' | 'createdAt'>>,
     expectedStatus?: readonly CaseStatus[],
   ): Promise<CaseRecord>;
+  /** Sets firstResponseAt unless already set; true when this call set it (exactly one caller wins). */
+  markFirstResponse(caseId: string, at: string): Promise<boolean>;
 }
 
 export interface ConnectionStore {
