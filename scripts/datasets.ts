@@ -19,24 +19,28 @@ export const SHARED_DATA_DIR = process.env.SHARED_DATA_DIR ?? resolve(ROOT, '..'
 export class DatasetError extends Error {}
 
 /** Reads a JSONL file, validating each non-empty line with the schema; errors name file and line. */
-export function readJsonl<T>(path: string, schema: z.ZodType<T>): T[] {
+export function readJsonlLines<T>(path: string, schema: z.ZodType<T>): { line: number; value: T }[] {
   if (!existsSync(path)) throw new DatasetError(`${path}: file not found`);
-  const rows: T[] = [];
+  const rows: { line: number; value: T }[] = [];
   readFileSync(path, 'utf8')
     .split(/\r?\n/)
-    .forEach((line, i) => {
-      if (!line.trim()) return;
+    .forEach((text, i) => {
+      if (!text.trim()) return;
       let value: unknown;
       try {
-        value = JSON.parse(line);
+        value = JSON.parse(text);
       } catch (error) {
         throw new DatasetError(`${path}:${i + 1}: not valid JSON (${(error as Error).message})`);
       }
       const parsed = schema.safeParse(value);
       if (!parsed.success) throw new DatasetError(`${path}:${i + 1}: ${describeZodError(parsed.error)}`);
-      rows.push(parsed.data);
+      rows.push({ line: i + 1, value: parsed.data });
     });
   return rows;
+}
+
+export function readJsonl<T>(path: string, schema: z.ZodType<T>): T[] {
+  return readJsonlLines(path, schema).map((row) => row.value);
 }
 
 export function loadKnowledgeBaseFile(path: string): Faq[] {

@@ -18,6 +18,7 @@ import {
   loadStandardParaphrases,
   ROOT,
   readJsonl,
+  readJsonlLines,
 } from './datasets';
 import { type EvaluationCase, type EvaluationReport, evaluate, formatReport } from './evaluation';
 
@@ -48,7 +49,9 @@ async function main(): Promise<EvaluationReport> {
   });
   const faqs = values.kb ? loadKnowledgeBaseFile(values.kb) : loadBuiltInKnowledgeBase();
   const cases: (EvaluationCase & { readonly file: string })[] = values.cases?.length
-    ? values.cases.flatMap((file) => readJsonl(file, caseSchema).map((c) => ({ ...c, file })))
+    ? values.cases.flatMap((file) =>
+        readJsonlLines(file, caseSchema).map(({ line, value }) => ({ ...value, file: `${file}:${line}` })),
+      )
     : [
         ...loadIntentSplit('test').map((c) => ({
           text: c.text,
