@@ -226,8 +226,11 @@ export async function startLocalFace(options: LocalFaceOptions): Promise<LocalFa
     process.env.WEBSOCKET_CALLBACK_URL = gateway.managementEndpoint;
 
     // Load the models and the KB index before accepting traffic, so the first reply is fast.
-    const { engine } = await import('#handlers/shared/runtime');
-    await engine();
+    // Warm the embedding model's kernels and the SDK clients too: the first customer should not pay for them.
+    const { engine, conversationStore } = await import('#handlers/shared/runtime');
+    const ready = await engine();
+    await ready.retrieve(await ready.classify('How do I reset my password?'));
+    await conversationStore().getConversation('warm-up');
     return { url: gateway.url, wsUrl: gateway.wsUrl, close };
   } catch (error) {
     await close();
