@@ -1,12 +1,10 @@
 /**
- * Local face of DynamoDB: dynalite (LevelDB-backed DynamoDB API) in-process, so handlers use the same
+ * Local face of DynamoDB: dynalite (LevelDB-backed DynamoDB API) on a worker thread, so handlers use the same
  * DynamoDB SDK adapters as on AWS. Imported by the local entry point and integration tests only.
  */
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
-import type { Server } from 'node:http';
-import { createRequire } from 'node:module';
-import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
+import { Worker } from 'node:worker_threads';
 import {
   type AttributeDefinition,
   CreateTableCommand,
@@ -16,17 +14,6 @@ import {
   type TableDescription,
 } from '@aws-sdk/client-dynamodb';
 import { type KeySpec, TABLES, type TableDefinition, type TableName } from '#adapters/tableDefinitions';
-
-interface DynaliteOptions {
-  readonly path?: string;
-  readonly createTableMs?: number;
-  readonly deleteTableMs?: number;
-  readonly updateTableMs?: number;
-}
-
-// dynalite is CommonJS without typings; its factory returns a plain http.Server whose close() also
-// closes the LevelDB store.
-const dynalite = createRequire(import.meta.url)('dynalite') as (options: DynaliteOptions) => Server;
 
 export interface DynamoServer {
   readonly endpoint: string;
@@ -59,37 +46,41 @@ export async function startDynamo({ dataDir, port = 0 }: StartDynamoOptions): Pr
   const lockPath = join(dataDir, 'dynamo.lock');
   await acquireLock(lockPath, dataDir);
 
-  let server: Server;
+  // dynalite runs on a worker thread: its CPU work then uses the other core, not the handlers' event loop.
+  const worker = new Worker(new URL('./dynamoWorker.mjs', import.meta.url), {
+    workerData: { path: join(dataDir, 'dynamo'), port },
+  });
+  let boundPort: number;
   try {
-    server = dynalite({
-      path: join(dataDir, 'dynamo'),
-      createTableMs: 0,
-      deleteTableMs: 0,
-      updateTableMs: 0,
-    });
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(port, '127.0.0.1', () => {
-        server.off('error', reject);
-        resolve();
-      });
+    boundPort = await new Promise<number>((resolve, reject) => {
+      worker.once('error', reject);
+      worker.once('message', (message: { port?: number; error?: string }) =>
+        message.port ? resolve(message.port) : reject(new Error(`dynalite: ${message.error}`)),
+      );
     });
   } catch (error) {
+    await worker.terminate();
     await releaseLock(lockPath);
     throw error;
   }
 
-  const { port: boundPort } = server.address() as AddressInfo;
   let closing: Promise<void> | undefined;
   return {
     endpoint: `http://127.0.0.1:${boundPort}`,
     close() {
       closing ??= (async () => {
-        await new Promise<void>((resolve, reject) => {
-          server.close((error) => (error ? reject(error) : resolve()));
-          // SDK clients keep sockets alive; without this close() waits for them to time out.
-          server.closeIdleConnections();
+        const closed = new Promise<void>((resolve) => {
+          const timer = setTimeout(resolve, 5_000);
+          worker.on('message', (message: { closed?: boolean }) => {
+            if (message.closed) {
+              clearTimeout(timer);
+              resolve();
+            }
+          });
         });
+        worker.postMessage('close');
+        await closed;
+        await worker.terminate();
         await releaseLock(lockPath);
       })();
       return closing;

@@ -58,8 +58,15 @@ export function lambdaContext(functionName: string): Context {
   };
 }
 
-const invoke = (handler: AnyHandler, name: string) => (event: unknown) =>
-  handler(event as never, lambdaContext(`supportmax-${name}`));
+const invoke = (handler: AnyHandler, name: string) => async (event: unknown) => {
+  const t0 = performance.now();
+  try {
+    return await handler(event as never, lambdaContext(`supportmax-${name}`));
+  } finally {
+    if (process.env.SUPPORTMAX_TRACE)
+      console.log(`[trace] ${name} ${(performance.now() - t0).toFixed(1)} ms`);
+  }
+};
 
 export async function startLocalFace(options: LocalFaceOptions): Promise<LocalFace> {
   const log = options.logger ?? { info: console.log, error: console.error };
@@ -193,6 +200,8 @@ export async function startLocalFace(options: LocalFaceOptions): Promise<LocalFa
     });
 
     const rest = (handler: AnyHandler): RestHandler => handler as unknown as RestHandler;
+    const wsTraced = (handler: AnyHandler, name: string): WebSocketHandler =>
+      invoke(handler, name) as unknown as WebSocketHandler;
     const ws = (handler: AnyHandler): WebSocketHandler => handler as unknown as WebSocketHandler;
     const gateway = await startLocalGateway({
       port: options.port,
@@ -211,8 +220,8 @@ export async function startLocalFace(options: LocalFaceOptions): Promise<LocalFa
         routes: {
           $connect: ws(handlers.connect),
           $disconnect: ws(handlers.disconnect),
-          $default: ws(handlers.message),
-          sendMessage: ws(handlers.message),
+          $default: wsTraced(handlers.message, 'message'),
+          sendMessage: wsTraced(handlers.message, 'message'),
           subscribeConsole: ws(handlers.message),
         },
       },

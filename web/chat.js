@@ -1,8 +1,10 @@
 /**
  * Customer chat widget (index.html). Messages go out as sendMessage frames with a fresh clientMessageId
  * and stay "pending" until the server answers them (reply, escalated or error); pending messages are
- * resent with the same id after a reconnect or reload. The conversation id, transcript and pending list
- * live in sessionStorage so a reload continues the same conversation.
+ * resent with the same id after a reconnect or reload. Once the conversation is with the support team
+ * (escalated or taken over) the server forwards messages to the agent and answers nothing, so a message is
+ * done as soon as it is on the wire. The conversation id, transcript and pending list live in
+ * sessionStorage; after a reload the server re-attaches the conversation with the next message sent.
  */
 import { confidenceBand, formatPercent, reasonLabel } from './labels.js';
 import { renderMarkdown } from './markdown.js';
@@ -31,6 +33,11 @@ const retryNow = byId('retry-now');
 const state = loadState();
 /** clientMessageIds sent on the current connection and not yet answered. */
 const inFlight = new Set();
+/** Messages sent while the conversation was with the support team, by clientMessageId (this page only). */
+const forwarded = new Map();
+const FORWARDED_LIMIT = 50;
+/** Conversations left with "New chat": the server still routes their agent messages to this connection. */
+const leftConversations = new Set();
 const deliveryNotes = new Map();
 let typingUntil = 0;
 let typingTimer = null;
@@ -103,13 +110,23 @@ function renderEntry(entry) {
     case 'escalated': {
       const node = el('div', 'system-note');
       node.append(el('strong', null, 'Connecting you with our support team'));
-      if (entry.text) node.append(el('span', null, entry.text));
-      const ref = el('span', 'case-ref');
-      ref.append(document.createTextNode(' Case reference: '), el('code', null, entry.caseId ?? '–'));
-      node.append(el('br'), ref);
+      // The server's text names the case; the id is marked up in place (kept on one line) or added.
+      const text = entry.text ?? '';
+      const caseId = entry.caseId ?? '';
+      const at = caseId ? text.indexOf(caseId) : -1;
+      const body = el('span');
+      if (at >= 0) {
+        body.append(text.slice(0, at), el('code', 'case-id', caseId), text.slice(at + caseId.length));
+      } else {
+        body.append(text);
+        if (caseId) body.append(`${text ? ' ' : ''}Case reference: `, el('code', 'case-id', caseId));
+      }
+      node.append(body);
       if (entry.reason) node.title = `Reason: ${reasonLabel(entry.reason)}`;
       return node;
     }
+    case 'notice':
+      return el('div', 'system-note', entry.text);
     case 'error': {
       const node = el('div', 'system-note error');
       node.append(el('strong', null, 'Something went wrong'));
@@ -175,12 +192,24 @@ function setDelivery(clientMessageId, text) {
 function transmit(message) {
   const frame = { action: 'sendMessage', text: message.text, clientMessageId: message.clientMessageId };
   if (state.conversationId) frame.conversationId = state.conversationId;
-  if (socket.send(frame)) {
-    inFlight.add(message.clientMessageId);
-    setDelivery(message.clientMessageId, '');
-  } else {
+  if (!socket.send(frame)) {
     setDelivery(message.clientMessageId, 'Waiting for connection…');
+    return;
   }
+  setDelivery(message.clientMessageId, '');
+  if (state.escalated && state.conversationId) markForwarded({ ...message, toTeam: true });
+  else inFlight.add(message.clientMessageId);
+}
+
+/** A message the support team will see and no bot will answer: no longer pending, remembered in case the
+ * server rejects it after all. */
+function markForwarded(message) {
+  const index = state.pending.findIndex((m) => m.clientMessageId === message.clientMessageId);
+  if (index >= 0) state.pending.splice(index, 1);
+  inFlight.delete(message.clientMessageId);
+  forwarded.set(message.clientMessageId, message);
+  if (forwarded.size > FORWARDED_LIMIT) forwarded.delete(forwarded.keys().next().value);
+  saveState();
 }
 
 /** Sends pending messages not yet sent on this connection, oldest first. Until the first answer names the
@@ -204,23 +233,50 @@ function sendCustomerMessage(rawText) {
   flushPending();
 }
 
-/** Marks the message a frame answers: the one it names, else the oldest pending (server answers in order). */
+/** Marks the message a frame answers: the one it names, else the oldest pending (server answers in order).
+ * Returns that message, if it was still pending or forwarded. */
 function acknowledge(frame) {
-  if (state.pending.length === 0) return;
-  const index =
-    typeof frame.clientMessageId === 'string'
-      ? state.pending.findIndex((m) => m.clientMessageId === frame.clientMessageId)
-      : 0;
-  if (index < 0) return;
+  const named = typeof frame.clientMessageId === 'string' ? frame.clientMessageId : null;
+  const note = frame.type === 'error' ? 'Not delivered' : '';
+  if (named && forwarded.has(named)) {
+    const message = forwarded.get(named);
+    forwarded.delete(named);
+    setDelivery(named, note);
+    return message;
+  }
+  if (state.pending.length === 0) return null;
+  const index = named ? state.pending.findIndex((m) => m.clientMessageId === named) : 0;
+  if (index < 0) return null;
   const [message] = state.pending.splice(index, 1);
   inFlight.delete(message.clientMessageId);
-  setDelivery(message.clientMessageId, frame.type === 'error' ? 'Not delivered' : '');
+  setDelivery(message.clientMessageId, note);
+  saveState();
+  return message;
+}
+
+/** The conversation is now with the support team: messages already on their way may be forwarded without
+ * an answer, so stop waiting for them (an answer that still comes is shown all the same). */
+function handOverInFlight() {
+  for (const message of state.pending.filter((m) => inFlight.has(m.clientMessageId))) markForwarded(message);
+}
+
+/** The stored conversation is gone (e.g. the server's data was reset): the message starts a new one. Other
+ * messages still in flight fail the same way and queue up behind it, in send order. */
+function restartConversation(message) {
+  state.conversationId = null;
+  state.escalated = null;
+  const { toTeam: _, ...retry } = message;
+  const firstNew = state.pending.findIndex((m) => !m.retried);
+  const at = firstNew < 0 ? state.pending.length : firstNew;
+  state.pending.splice(at, 0, { ...retry, retried: true });
+  setDelivery(message.clientMessageId, 'Waiting for connection…');
   saveState();
 }
 
 // ---------- receiving ----------
 
 function onFrame(frame) {
+  if (leftConversations.has(frame.conversationId)) return;
   if (typeof frame.conversationId === 'string' && frame.conversationId && frame.type !== 'error') {
     if (state.conversationId !== frame.conversationId) {
       state.conversationId = frame.conversationId;
@@ -228,10 +284,12 @@ function onFrame(frame) {
     }
   }
   switch (frame.type) {
-    case 'reply':
-      acknowledge(frame);
+    case 'reply': {
+      const answered = acknowledge(frame);
       typingUntil = 0;
       if (frame.messageId && state.transcript.some((e) => e.messageId === frame.messageId)) break;
+      // The bot answered a message sent to the team: the case was closed and the bot is back.
+      if (answered?.toTeam) state.escalated = null;
       appendEntry({
         kind: 'bot',
         messageId: frame.messageId,
@@ -240,21 +298,30 @@ function onFrame(frame) {
         citations: frame.citations,
       });
       break;
+    }
     case 'escalated':
       acknowledge(frame);
       typingUntil = 0;
+      handOverInFlight();
       if (state.escalated?.caseId === frame.caseId && frame.caseId) break;
       state.escalated = { caseId: frame.caseId ?? null };
       appendEntry({ kind: 'escalated', caseId: frame.caseId, reason: frame.reason, text: frame.text });
       break;
     case 'agentMessage':
       typingUntil = 0;
+      if (!state.escalated) state.escalated = { caseId: null };
+      handOverInFlight();
       appendEntry({ kind: 'agent', text: frame.text, agentName: frame.agentName });
       break;
-    case 'error':
-      acknowledge(frame);
+    case 'error': {
+      const failed = acknowledge(frame);
+      if (failed && frame.code === 'UnknownConversation' && !failed.retried) {
+        restartConversation(failed);
+        break;
+      }
       appendEntry({ kind: 'error', code: frame.code, message: frame.message }, { persist: false });
       break;
+    }
     case 'typing':
       typingUntil = Date.now() + TYPING_FRAME_MS;
       break;
@@ -321,6 +388,11 @@ function startConversation() {
   appendEntry({ kind: 'bot', text: WELCOME }, { persist: false });
   for (const entry of state.transcript) appendEntry(entry, { persist: false });
   for (const m of state.pending) setDelivery(m.clientMessageId, 'Waiting for connection…');
+  // A new connection hears from the agent again only once a message names the conversation.
+  if (state.escalated && state.conversationId && state.pending.length === 0) {
+    const text = 'Welcome back. Send a message to continue with our support team.';
+    appendEntry({ kind: 'notice', text }, { persist: false });
+  }
   updateControls();
 }
 
@@ -352,11 +424,13 @@ retryNow.addEventListener('click', () => socket.reconnectNow());
 window.addEventListener('online', () => socket.reconnectNow());
 
 byId('new-chat').addEventListener('click', () => {
+  if (state.conversationId) leftConversations.add(state.conversationId);
   state.conversationId = null;
   state.transcript = [];
   state.pending = [];
   state.escalated = null;
   inFlight.clear();
+  forwarded.clear();
   typingUntil = 0;
   saveState();
   startConversation();

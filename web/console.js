@@ -374,7 +374,7 @@ function updateDetailState() {
   view.takeOver.disabled = c.status === 'resolved' || mine;
   view.takeOver.textContent = mine
     ? 'Assigned to you'
-    : assignee
+    : assignee && c.status !== 'resolved'
       ? `Take over from ${assignee}`
       : 'Take over';
   view.resolve.disabled = c.status === 'resolved';
@@ -438,7 +438,15 @@ function renderMessage(m) {
     if (time) s.append(el('span', 'msg-time', time));
     return s;
   };
-  if (m.role === 'system') return el('div', 'system-note', m.text);
+  if (m.role === 'system') {
+    // Keep the case id on one line, as in the chat.
+    const node = el('div', 'system-note');
+    const text = m.text ?? '';
+    const at = m.caseId ? text.indexOf(m.caseId) : -1;
+    if (at < 0) node.textContent = text;
+    else node.append(text.slice(0, at), el('code', 'case-id', m.caseId), text.slice(at + m.caseId.length));
+    return node;
+  }
   if (m.role === 'customer') {
     const node = el('div', 'msg customer');
     node.append(speaker('Customer'), document.createTextNode(m.text ?? ''));

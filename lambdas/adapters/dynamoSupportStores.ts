@@ -158,6 +158,26 @@ export class DynamoConversationStore implements ConversationStore {
     );
   }
 
+  async recordAnswer(
+    conversationId: string,
+    changes: { readonly lastIntent: string; readonly lastProductArea: string; readonly updatedAt: string },
+  ) {
+    await this.client.send(
+      new UpdateCommand({
+        TableName: this.tables.conversations,
+        Key: { conversationId },
+        UpdateExpression: 'SET lastIntent = :i, lastProductArea = :a, updatedAt = :u ADD answeredTurns :one',
+        ConditionExpression: 'attribute_exists(conversationId)',
+        ExpressionAttributeValues: {
+          ':i': changes.lastIntent,
+          ':a': changes.lastProductArea,
+          ':u': changes.updatedAt,
+          ':one': 1,
+        },
+      }),
+    );
+  }
+
   async appendMessage(message: MessageRecord) {
     const result = await putIfAbsent(this.client, this.tables.messages, message, [
       'conversationId',

@@ -104,15 +104,17 @@ export class SupportDesk {
     }
     const { conversationId } = conversation;
     const messageId = ids.customerMessage(conversationId, message.clientMessageId);
-    const stored = await conversations.appendMessage({
-      conversationId,
-      messageId,
-      role: 'customer',
-      text: message.text,
-      createdAt: now,
-      ...(message.clientMessageId ? { clientMessageId: message.clientMessageId } : {}),
-    });
-    await connections.attachConversation(connectionId, conversationId);
+    const [stored] = await Promise.all([
+      conversations.appendMessage({
+        conversationId,
+        messageId,
+        role: 'customer',
+        text: message.text,
+        createdAt: now,
+        ...(message.clientMessageId ? { clientMessageId: message.clientMessageId } : {}),
+      }),
+      connections.attachConversation(connectionId, conversationId),
+    ]);
     if (!stored.created) {
       // A retry of a message we already have: resend the stored answer, or let the workflow finish it.
       const reply = await conversations.getMessage(conversationId, ids.reply(messageId));
@@ -120,31 +122,36 @@ export class SupportDesk {
         await this.deps.notifier.send(connectionId, frameOf(reply, message.clientMessageId));
         return { kind: 'replayed', conversationId, messageId };
       }
-    } else {
-      conversation = await conversations.updateConversation(conversationId, { connectionId, updatedAt: now });
-      await events.publish([
-        {
-          type: 'MessageReceived',
-          conversationId,
-          messageId,
-          channel: 'chat',
-          firstMessage: conversation.createdAt === now && !message.conversationId,
-        },
-      ]);
     }
-    if (conversation.status === 'escalated' || conversation.status === 'human') {
-      return { kind: 'forwarded', conversationId, messageId };
-    }
-    if (conversation.status === 'resolved') {
+    // A returning customer: agent messages go to this connection now; a resolved conversation reopens.
+    const reopen = conversation.status === 'resolved';
+    if (conversation.connectionId !== connectionId || reopen) {
       conversation = await conversations.updateConversation(conversationId, {
-        status: 'bot',
+        connectionId,
         updatedAt: now,
+        ...(reopen ? { status: 'bot' as const } : {}),
       });
+    }
+    const received: DomainEvent[] = stored.created
+      ? [
+          {
+            type: 'MessageReceived',
+            conversationId,
+            messageId,
+            channel: 'chat',
+            firstMessage: !message.conversationId && conversation.createdAt === now,
+          },
+        ]
+      : [];
+    if (conversation.status === 'escalated' || conversation.status === 'human') {
+      await events.publish(received);
+      return { kind: 'forwarded', conversationId, messageId };
     }
     await this.deps.turns?.start(
       { conversationId, messageId, connectionId, receivedAt: this.deps.clock.now() },
       messageId,
     );
+    await events.publish(received);
     return { kind: 'started', conversationId, messageId };
   }
 
@@ -164,12 +171,12 @@ export class SupportDesk {
   ): Promise<{ readonly messageId: string }> {
     const { conversations, events } = this.deps;
     const replyId = ids.reply(turn.messageId);
-    const existing = await conversations.getMessage(turn.conversationId, replyId);
+    const transcript = await conversations.listMessages(turn.conversationId);
+    const existing = transcript.find((m) => m.messageId === replyId);
     if (existing) {
       await this.deliver(turn, existing);
       return { messageId: replyId };
     }
-    const transcript = await conversations.listMessages(turn.conversationId);
     const history = transcript
       .filter((m) => m.messageId !== turn.messageId && (m.role === 'customer' || m.role === 'assistant'))
       .map((m) => ({ role: m.role as 'customer' | 'assistant', text: m.text }));
@@ -195,12 +202,12 @@ export class SupportDesk {
       escalated: false,
       ...(clientMessageId ? { clientMessageId } : {}),
     });
+    // The customer first; bookkeeping after.
+    await this.deliver(turn, message);
     if (created) {
-      const conversation = await conversations.getConversation(turn.conversationId);
-      await conversations.updateConversation(turn.conversationId, {
+      await conversations.recordAnswer(turn.conversationId, {
         lastIntent: classified.intent.label,
         lastProductArea: retrieval.productArea,
-        answeredTurns: (conversation?.answeredTurns ?? 0) + 1,
         updatedAt: this.now(),
       });
       await events.publish([
@@ -222,7 +229,6 @@ export class SupportDesk {
         },
       ]);
     }
-    await this.deliver(turn, message);
     return { messageId: replyId };
   }
 
@@ -303,6 +309,7 @@ export class SupportDesk {
       reason,
       ...(clientMessageId ? { clientMessageId } : {}),
     });
+    await this.deliver(turn, message);
     if (created) {
       await events.publish([
         {
@@ -318,7 +325,6 @@ export class SupportDesk {
         },
       ]);
     }
-    await this.deliver(turn, message);
     return { caseId: record.caseId };
   }
 

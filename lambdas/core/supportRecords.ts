@@ -105,6 +105,11 @@ export interface ConversationStore {
     changes: Partial<Omit<ConversationRecord, 'conversationId' | 'createdAt'>>,
     expectedStatus?: readonly ConversationStatus[],
   ): Promise<ConversationRecord>;
+  /** Counts one more bot answer and remembers what it was about (atomic increment). */
+  recordAnswer(
+    conversationId: string,
+    changes: { readonly lastIntent: string; readonly lastProductArea: string; readonly updatedAt: string },
+  ): Promise<void>;
   /** Appends unless a message with this id exists; `created` tells which. */
   appendMessage(
     message: MessageRecord,

@@ -3,7 +3,7 @@
  * browser, against the local face running as a child process. Screenshots go to test-artifacts/.
  * Needs Debian's chromium (`apt-get install -y chromium`); CHROMIUM_PATH overrides the location.
  */
-import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { type Browser, chromium, type Page } from 'playwright-core';
@@ -22,7 +22,7 @@ const CHROMIUM_ARGS = [
   '--disable-sync',
 ];
 const ARTIFACTS = resolve(import.meta.dirname, '..', '..', 'test-artifacts');
-const WAIT = { timeout: 8_000 };
+const WAIT = { timeout: 15_000 };
 const XSS = '<img src=x onerror=alert(1)>';
 
 /** Script errors, console errors and JavaScript dialogs a page raised; all should stay empty. */
@@ -80,7 +80,8 @@ describe('chat and operator console in Chromium', () => {
   }, 90_000);
 
   afterAll(async () => {
-    require('node:fs').writeFileSync(`/tmp/face-${Date.now()}.log`, face?.output() ?? '');
+    // The server's own log, for reading next to the screenshots when something failed.
+    if (face) writeFileSync(join(ARTIFACTS, 'local-face.log'), face.output());
     await browser?.close();
     await face?.stop();
     rmSync(dataDir, { recursive: true, force: true });
@@ -120,10 +121,11 @@ describe('chat and operator console in Chromium', () => {
     // Act
     await chat.getByRole('button', { name: 'Talk to a human' }).click();
     // Assess
-    const notice = chat.locator('#chat-log .system-note').filter({ hasText: 'Case reference' });
+    const notice = chat.locator('#chat-log .system-note', { hasText: 'support team' });
     await notice.waitFor(WAIT);
-    caseId = (await notice.locator('code').textContent()) ?? '';
+    caseId = (await notice.locator('code.case-id').textContent()) ?? '';
     expect(caseId).toMatch(/^CS-[A-Z0-9]+$/);
+    expect(await notice.textContent()).toContain(`case number is ${caseId}`);
     expect(await chat.getByRole('button', { name: 'Human requested' }).isDisabled()).toBe(true);
     await chat.locator('#typing:empty').waitFor({ state: 'attached', ...WAIT });
   });
@@ -176,6 +178,8 @@ describe('chat and operator console in Chromium', () => {
     for (const note of await chat.locator('#chat-log .delivery').allTextContents())
       expect(note).not.toMatch(/waiting|not delivered/i);
     expect(await chat.locator('#message-input').isEditable()).toBe(true);
+    // The log scrolls inside the widget; the page itself never grows past the window
+    expect(await chat.evaluate('document.documentElement.scrollHeight <= innerHeight')).toBe(true);
     expect(chatProblems.dialogs).toEqual([]);
     expect(consoleProblems.dialogs).toEqual([]);
   });

@@ -90,6 +90,19 @@ export class InMemoryConversationStore implements ConversationStore {
     return conditionalUpdate(this.conversations, conversationId, changes, expectedStatus, 'conversation');
   }
 
+  async recordAnswer(
+    conversationId: string,
+    changes: { readonly lastIntent: string; readonly lastProductArea: string; readonly updatedAt: string },
+  ) {
+    const record = this.conversations.get(conversationId);
+    if (!record) throw new NotFoundError(`conversation ${conversationId} not found`);
+    this.conversations.set(conversationId, {
+      ...record,
+      ...changes,
+      answeredTurns: (record.answeredTurns ?? 0) + 1,
+    });
+  }
+
   async appendMessage(message: MessageRecord) {
     let messages = this.messages.get(message.conversationId);
     if (!messages) {

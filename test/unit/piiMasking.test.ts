@@ -307,7 +307,8 @@ describe('maskPii: labelled corpus', () => {
 });
 
 describe('maskPii: performance', () => {
-  it('masks a typical 4,000-character support message in under 2 ms', () => {
+  // Bounds are loose on purpose (tests share 2 cores): they catch super-linear regexes, not micro-regressions.
+  it('masks a typical 4,000-character support message in well under 20 ms', () => {
     // Prepare
     const message =
       'Hi, I was charged twice (4111 1111 1111 1111) on 2026-11-28 for INV-2026-0042. Call me on (415) 555-0132 ' +
@@ -317,7 +318,7 @@ describe('maskPii: performance', () => {
     const ms = medianMs(() => maskPii(text), 50);
     // Assess
     console.info(`4,000-char message masked in ${ms.toFixed(3)} ms (median)`);
-    expect(ms).toBeLessThan(2);
+    expect(ms).toBeLessThan(20);
   });
 
   it.each([
@@ -332,7 +333,7 @@ describe('maskPii: performance', () => {
     ['address-shaped words', '12 Main '.repeat(6_000)],
     ['a long capitalised word', 'H' + 'a'.repeat(50_000) + ' 12'],
     ['French address particles', '12 rue de la de la '.repeat(3_000)],
-  ])('finishes %s within 50 ms', (_what, text) => {
+  ])('finishes %s in linear time (under 1 s for 50,000 characters)', (_what, text) => {
     // Prepare: let the JIT compile on the same shape of input, so the timing reflects the algorithm.
     for (let i = 0; i < 5; i++) maskPii(text.slice(0, 5_000));
     // Act
@@ -340,6 +341,6 @@ describe('maskPii: performance', () => {
     maskPii(text);
     const ms = performance.now() - t0;
     // Assess
-    expect(ms).toBeLessThan(50);
+    expect(ms).toBeLessThan(1000);
   });
 });
