@@ -252,8 +252,13 @@ export class SupportDesk {
     const clientMessageId = transcript.find((m) => m.messageId === turn.messageId)?.clientMessageId;
     // The handoff packet lands in CRMs and consoles: it carries masked text only.
     const maskedTranscript = transcript.map((m) => ({ role: m.role, text: maskPii(m.text).text }));
-    const intent = classified?.intent.label ?? 'general_inquiry';
-    const productArea = retrieval?.productArea ?? classified?.productArea.label ?? 'unknown';
+    const conversation = await conversations.getConversation(turn.conversationId);
+    // "Talk to a human" says nothing about the topic: the conversation so far does.
+    const topicFromHistory = reason === 'human_requested' && conversation?.lastIntent !== undefined;
+    const intent = topicFromHistory ? conversation!.lastIntent! : (classified?.intent.label ?? 'general_inquiry');
+    const productArea = topicFromHistory
+      ? (conversation!.lastProductArea ?? 'unknown')
+      : (retrieval?.productArea ?? classified?.productArea.label ?? 'unknown');
     const confidence = retrieval?.confidence ?? 0;
     const triage = triageEscalation({
       reason,
@@ -281,7 +286,6 @@ export class SupportDesk {
       createdAt: now,
       updatedAt: now,
     });
-    const conversation = await conversations.getConversation(turn.conversationId);
     if (conversation && conversation.status !== 'human') {
       await conversations.updateConversation(turn.conversationId, {
         status: 'escalated',
