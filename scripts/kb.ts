@@ -44,6 +44,7 @@ async function main() {
       if (!existsSync(file)) fail(`${file}: file not found`);
       const parsed = parseKnowledgeBaseJsonl(readFileSync(file, 'utf8'), progress);
       for (const e of parsed.errors) console.error(`${file}:${e.line}: ${e.message}`);
+      for (const w of parsed.warnings) console.error(`${file}:${w.line}: warning: ${w.message}`);
       for (const id of parsed.duplicates)
         console.error(`${file}: id ${id} appears more than once (last one wins)`);
       console.log(`${parsed.faqs.length} valid FAQs, ${parsed.errors.length} bad lines`);
@@ -58,6 +59,7 @@ async function main() {
         onProgress: progress,
       });
       for (const e of report.errors) console.error(`${file}:${e.line}: ${e.message}`);
+      for (const w of report.warnings) console.error(`${file}:${w.line}: warning: ${w.message}`);
       console.log(
         `imported into ${values.to ?? defaultStore}: ${report.added} added, ${report.updated} updated, ` +
           `${report.unchanged} unchanged, ${report.errors.length} bad lines` +

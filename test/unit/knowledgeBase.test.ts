@@ -15,7 +15,7 @@ describe('knowledge base JSONL', () => {
       line({}),
       '{not json',
       line({ id: '' }),
-      line({ id: 'faq-2', intent: 'weather' }),
+      line({ id: 'faq-2', question: '' }),
       line({ id: 'faq-3' }),
     ].join('\n');
     // Act
@@ -25,12 +25,48 @@ describe('knowledge base JSONL', () => {
     expect(parsed.errors.map((e) => e.line)).toEqual([2, 3, 4]);
     expect(parsed.errors[0]!.message).toMatch(/not valid JSON/);
     expect(parsed.errors[1]!.message).toMatch(/^id:/);
-    expect(parsed.errors[2]!.message).toMatch(/^intent:/);
+    expect(parsed.errors[2]!.message).toMatch(/^question:/);
   });
 
-  it('rejects unknown fields so typos do not pass silently', () => {
+  it('drops unknown fields with a warning naming the line instead of rejecting the FAQ', () => {
     const parsed = parseKnowledgeBaseJsonl(line({ anwser: 'typo' }));
-    expect(parsed.errors[0]!.message).toMatch(/anwser/);
+    expect(parsed.faqs).toHaveLength(1);
+    expect(parsed.warnings).toEqual([{ line: 1, message: 'unknown field "anwser" ignored' }]);
+  });
+
+  it("accepts another KB's field names, display names and plain dates", () => {
+    // Prepare
+    const foreign = JSON.stringify({
+      id: 17,
+      question: 'How do I get a refund?',
+      answer: 'Open Orders and choose Refund.',
+      alternate_phrasings: ['money back'],
+      product_area: 'Billing & subscriptions',
+      intent: 'Billing Question',
+      tags: 'refund, orders',
+      updated_at: '2026-01-05',
+    });
+    // Act
+    const parsed = parseKnowledgeBaseJsonl(foreign);
+    // Assess
+    expect(parsed.errors).toEqual([]);
+    expect(parsed.faqs[0]).toMatchObject({
+      id: '17',
+      alternates: ['money back'],
+      productArea: 'billing_subscriptions',
+      intent: 'billing_question',
+      tags: ['refund', 'orders'],
+      updatedAt: '2026-01-05',
+    });
+  });
+
+  it('ignores an unknown intent with a warning but rejects a FAQ without an answer', () => {
+    const parsed = parseKnowledgeBaseJsonl(
+      [line({ intent: 'complaint' }), JSON.stringify({ id: 'x', question: 'Q?' })].join('\n'),
+    );
+    expect(parsed.faqs.map((f) => f.intent)).toEqual([undefined]);
+    expect(parsed.warnings[0]!.message).toMatch(/intent "complaint"/);
+    expect(parsed.errors).toEqual([{ line: 2, message: expect.stringMatching(/^answer:/) }]);
   });
 
   it('keeps the last line for a repeated id and reports the duplicate', () => {
