@@ -3,11 +3,12 @@
  * run, so end-to-end overhead is read off one machine. Loopback only; every loop is bounded in count and
  * time; the run stops by itself.
  *   npm run bench:ws [-- --url ws://127.0.0.1:3000/ws] [--scenario 1,2,3] [--duration 10] [--clients 20]
- *                    [--rate 20] [--steps 25,50,100] [--grace 30] [--server-log face.log]
+ *                    [--rate 20] [--steps 5,10,25] [--grace 30] [--server-log face.log]
  * Without --url it starts its own face (local/main.ts in a child process, temporary DATA_DIR, removed at
- * the end). Exit code is non-zero only when that face cannot start or a --url target cannot be reached.
+ * the end) and replaces it after a scenario that left answers outstanding, so no scenario inherits another's
+ * backlog. Exit code is non-zero only when a face cannot start or a --url target cannot be reached.
  */
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -26,6 +27,8 @@ const MAX_GRACE_S = 30;
 /** A socket holding more than this unsent is not written to: the message is skipped, not queued. */
 const MAX_BUFFERED_BYTES = 64 * 1024;
 const CONNECT_TIMEOUT_MS = 10_000;
+/** Straggler wait ends early once only forwarded-looking messages are left and the line was this quiet. */
+const FORWARDED_QUIET_MS = 3000;
 const CONNECT_BATCH = 50;
 /** Engine-only timing stops early past this, so a slow machine still finishes. */
 const ENGINE_TIME_BUDGET_MS = 60_000;
@@ -39,7 +42,7 @@ const { values: flags } = parseArgs({
     duration: { type: 'string' },
     clients: { type: 'string' },
     rate: { type: 'string' },
-    steps: { type: 'string', default: '25,50,100,200,400' },
+    steps: { type: 'string', default: '5,10,25,50,100,200,400' },
     grace: { type: 'string', default: String(MAX_GRACE_S) },
     'server-log': { type: 'string' },
   },
@@ -174,9 +177,15 @@ interface ScenarioResult {
   readonly lost: number;
   readonly forwarded: number;
   readonly unmatchedFrames: number;
+  /** Sockets the server (or the network) closed before the scenario was over. */
+  readonly closedEarly: number;
+  /** Set when our own face process ended during the scenario without being asked to. */
+  readonly faceExit?: string;
   readonly latencies: readonly number[];
   readonly maxSendLagMs: number;
   readonly graceUsedS: number;
+  /** Connect, send window, straggler wait and close. */
+  readonly wallS: number;
   readonly serverCpu?: number;
   readonly clientCpu: number;
 }
@@ -218,7 +227,9 @@ async function runScenario(
   scenario: Scenario,
   nextText: () => string,
   serverPid: number | undefined,
+  faceExit: () => string | undefined,
 ): Promise<ScenarioResult> {
+  const wallStart = performance.now();
   const runTag = `${Date.now().toString(36)}.${scenario.label.replace(/[^A-Za-z0-9]/g, '')}`;
   const pending = new Map<string, PendingMessage>();
   const escalatedConversations = new Set<string>();
@@ -231,6 +242,9 @@ async function runScenario(
   let answeredInWindow = 0;
   let lost = 0;
   let unmatchedFrames = 0;
+  let closedEarly = 0;
+  let lastFrameAt = performance.now();
+  let closing = false;
   let windowEnd = Number.POSITIVE_INFINITY;
   const countError = (code: string) => errors.set(code, (errors.get(code) ?? 0) + 1);
 
@@ -243,16 +257,19 @@ async function runScenario(
   };
 
   const clients: LoadClient[] = [];
+  const live: LoadClient[] = [];
   const attach = (socket: WebSocket) => {
     const client: LoadClient = { index: clients.length, socket, pending: new Set() };
     clients.push(client);
     socket.on('error', () => undefined); // reported through 'close'; an unhandled 'error' would crash
     socket.on('close', () => {
+      if (!closing && live.includes(client)) closedEarly++;
       // Whatever this socket was still waiting for can no longer arrive.
       for (const id of [...client.pending]) if (settle(id)) lost++;
     });
     socket.on('message', (data) => {
       const now = performance.now();
+      lastFrameAt = now;
       let frame: Record<string, unknown>;
       try {
         frame = JSON.parse(String(data)) as Record<string, unknown>;
@@ -264,7 +281,11 @@ async function runScenario(
       const message = id === undefined ? undefined : settle(id);
       if (!message) {
         if (frame.type === 'error') countError(String(frame.code));
-        else unmatchedFrames++; // e.g. a gateway {"message":"Internal server error"} frame
+        // The gateway's own frames ({"message":"Endpoint request timed out"}) name no message: the message
+        // they answer stays pending and is also counted as lost.
+        else if (frame.type === undefined && typeof frame.message === 'string')
+          countError(`gateway "${frame.message}" (unattributed)`);
+        else unmatchedFrames++;
         return;
       }
       const conversationId = typeof frame.conversationId === 'string' ? frame.conversationId : undefined;
@@ -289,7 +310,7 @@ async function runScenario(
   };
 
   const sockets = await connectClients(url, scenario.clients, attach);
-  const live = clients.filter((c) => sockets.includes(c.socket));
+  live.push(...clients.filter((c) => sockets.includes(c.socket)));
   const offered = Math.round(scenario.rate * scenario.durationS);
 
   const send = (k: number) => {
@@ -347,10 +368,17 @@ async function runScenario(
   const cpuAfter = processCpuSeconds(serverPid);
   const clientCpu = process.cpuUsage(clientCpuBefore);
 
-  // Stragglers: wait for the remaining answers, at most the grace period.
+  // Stragglers: wait for the remaining answers, at most the grace period. Messages sent into a conversation
+  // the bot has since escalated get no bot answer at all, so once only those are left and nothing has
+  // arrived for a while, waiting longer would only pad the run.
   const graceStart = performance.now();
   const graceEnd = graceStart + options.graceS * 1000;
-  while (pending.size > 0 && performance.now() < graceEnd) await sleep(50);
+  const onlyForwardedLeft = () =>
+    [...pending.values()].every((m) => m.conversationId && escalatedConversations.has(m.conversationId));
+  while (pending.size > 0 && performance.now() < graceEnd) {
+    if (performance.now() - lastFrameAt > FORWARDED_QUIET_MS && onlyForwardedLeft()) break;
+    await sleep(50);
+  }
   const graceUsedS = (performance.now() - graceStart) / 1000;
 
   let forwarded = 0;
@@ -360,6 +388,7 @@ async function runScenario(
     if (message.conversationId && escalatedConversations.has(message.conversationId)) forwarded++;
     else lost++;
   }
+  closing = true;
   await closeAll(clients.map((c) => c.socket));
 
   return {
@@ -375,9 +404,12 @@ async function runScenario(
     lost,
     forwarded,
     unmatchedFrames,
+    closedEarly,
+    faceExit: faceExit(),
     latencies,
     maxSendLagMs,
     graceUsedS,
+    wallS: (performance.now() - wallStart) / 1000,
     serverCpu:
       cpuBefore !== undefined && cpuAfter !== undefined
         ? (cpuAfter - cpuBefore) / (sendMs / 1000)
@@ -413,8 +445,11 @@ function describe(r: ScenarioResult): string {
     r.forwarded ? `forwarded to a human ${r.forwarded}` : '',
     r.skipped ? `skipped ${r.skipped}` : '',
     r.unmatchedFrames ? `unmatched frames ${r.unmatchedFrames}` : '',
+    r.closedEarly ? `sockets closed by the server ${r.closedEarly}` : '',
+    r.faceExit ? `FACE PROCESS ENDED UNEXPECTEDLY (${r.faceExit})` : '',
     r.serverCpu !== undefined ? `server CPU ${pct(r.serverCpu)}` : '',
     `client CPU ${pct(r.clientCpu)}`,
+    `wall ${r.wallS.toFixed(0)} s`,
     r.maxSendLagMs > 50 ? `send lag max ${ms(r.maxSendLagMs)} ms` : '',
   ].filter(Boolean);
   return (
@@ -457,49 +492,130 @@ function serverErrorSummary(output: string): string {
 
 // --- Main -----------------------------------------------------------------------------------------
 
+/**
+ * The face under load. Our own one is replaced (killed, fresh DATA_DIR) after a scenario that left answers
+ * outstanding, so the next scenario does not inherit that backlog; a --url target cannot be.
+ */
+class LoadTarget {
+  private face: LocalFaceProcess | undefined;
+  private starts = 0;
+  private unexpectedExit: string | undefined;
+  private earlierOutput = '';
+
+  private constructor(
+    readonly url: string,
+    private readonly dataDir?: string,
+  ) {}
+
+  static async running(url: string): Promise<LoadTarget | undefined> {
+    const probe = await connectClients(url, 1, () => undefined);
+    await closeAll(probe);
+    return probe.length ? new LoadTarget(url) : undefined;
+  }
+
+  /** Throws when the face cannot start. */
+  static async own(): Promise<LoadTarget> {
+    const dataDir = mkdtempSync(join(tmpdir(), 'supportmax-bench-'));
+    const face = await LoadTarget.startFace(dataDir, 1).catch((error: unknown) => {
+      rmSync(dataDir, { recursive: true, force: true });
+      throw error;
+    });
+    const target = new LoadTarget(face.wsUrl, dataDir);
+    target.adopt(face);
+    target.starts = 1;
+    return target;
+  }
+
+  private static startFace(dataDir: string, n: number) {
+    const dir = join(dataDir, `face-${n}`);
+    mkdirSync(dir, { recursive: true });
+    return startLocalFaceProcess(dir);
+  }
+
+  private adopt(face: LocalFaceProcess) {
+    this.face = face;
+    this.unexpectedExit = undefined;
+    face.child.once('exit', (code, signal) => {
+      if (this.face === face) this.unexpectedExit = signal ?? `code ${code}`;
+    });
+  }
+
+  /** Why our face ended without being stopped, if it did; a --url target is not watched. */
+  exitReason(): string | undefined {
+    return this.unexpectedExit;
+  }
+
+  get own(): boolean {
+    return this.dataDir !== undefined;
+  }
+
+  get pid(): number | undefined {
+    return this.face?.child.pid;
+  }
+
+  /** A fresh face on a new port; the caller connects to `currentUrl()` afterwards. */
+  async replace(): Promise<void> {
+    if (!this.dataDir) return;
+    await this.stop(true);
+    this.starts++;
+    this.adopt(await LoadTarget.startFace(this.dataDir, this.starts));
+  }
+
+  currentUrl(): string {
+    return this.face?.wsUrl ?? this.url;
+  }
+
+  output(): string {
+    return this.earlierOutput + (this.face?.output() ?? '');
+  }
+
+  private async stop(hard: boolean) {
+    const face = this.face;
+    if (!face) return;
+    this.face = undefined;
+    this.earlierOutput += face.output();
+    // A clean SIGTERM gets a few seconds; its data is thrown away, so nothing is lost by cutting it short.
+    await Promise.race([face.stop(hard), sleep(hard ? 15_000 : 3000).then(() => face.stop(true))]);
+  }
+
+  /** `hard` when the face still has a backlog. */
+  async close(serverLog: string | undefined, hard: boolean) {
+    await this.stop(hard);
+    if (serverLog && this.own) writeFileSync(serverLog, this.earlierOutput);
+    if (this.dataDir) rmSync(this.dataDir, { recursive: true, force: true });
+  }
+}
+
 async function main(): Promise<number> {
-  const target = flags.url ? loopbackTarget(flags.url) : undefined;
+  const started = performance.now();
+  const requested = flags.url ? loopbackTarget(flags.url) : undefined;
   const deck = messageDeck();
-  let face: LocalFaceProcess | undefined;
-  let dataDir: string | undefined;
-  let cleanedUp = false;
-  const cleanUp = async () => {
-    if (cleanedUp) return;
-    cleanedUp = true;
-    if (face) {
-      if (flags['server-log']) writeFileSync(flags['server-log'], face.output());
-      const stopped = face.stop();
-      const hard = sleep(15_000).then(() => face?.stop(true));
-      await Promise.race([stopped, hard]);
-    }
-    if (dataDir) rmSync(dataDir, { recursive: true, force: true });
+  let target: LoadTarget | undefined;
+  try {
+    target = requested ? await LoadTarget.running(requested) : await LoadTarget.own();
+  } catch (error) {
+    console.error(`bench:ws: the local face could not start: ${(error as Error).message}`);
+    return 1;
+  }
+  if (!target) {
+    console.error(`bench:ws: could not open a WebSocket to ${requested}`);
+    return 1;
+  }
+  const load = target;
+  let backlog = false;
+  let closed = false;
+  const close = async () => {
+    if (closed) return;
+    closed = true;
+    await load.close(flags['server-log'], backlog);
   };
-  const interrupted = () => void cleanUp().finally(() => process.exit(130));
+  const interrupted = () => void close().finally(() => process.exit(130));
   process.once('SIGINT', interrupted);
   process.once('SIGTERM', interrupted);
 
   try {
-    let url: string;
-    if (target) {
-      url = target;
-      const probe = await connectClients(url, 1, () => undefined);
-      if (!probe.length) {
-        console.error(`bench:ws: could not open a WebSocket to ${url}`);
-        return 1;
-      }
-      await closeAll(probe);
-    } else {
-      dataDir = mkdtempSync(join(tmpdir(), 'supportmax-bench-'));
-      try {
-        face = await startLocalFaceProcess(dataDir);
-      } catch (error) {
-        console.error(`bench:ws: the local face could not start: ${(error as Error).message}`);
-        return 1;
-      }
-      url = face.wsUrl;
-    }
     console.log(
-      `target ${url}${face ? ' (own local face, temporary DATA_DIR)' : ''}; message mix: ` +
+      `target ${load.currentUrl()}${load.own ? ' (own local face, temporary DATA_DIR)' : ''}; message mix: ` +
         `${deck.texts.length} distinct texts, ${deck.outOfScope.size} out of scope ` +
         `(${pct(deck.outOfScope.size / deck.texts.length)})`,
     );
@@ -509,39 +625,29 @@ async function main(): Promise<number> {
     console.log(
       `[engine-only] handleTurn in-process, uncached embeddings, ${engine.latencies.length} messages ` +
         `(${engine.escalated} escalated): p50 ${ms(percentile(engine.latencies, 50))} / ` +
-        `p95 ${ms(percentile(engine.latencies, 95))} ms (engine load ${(engine.loadMs / 1000).toFixed(1)} s)`,
+        `p95 ${ms(percentile(engine.latencies, 95))} ms (engine load ${(engine.loadMs / 1000).toFixed(1)} s, ` +
+        `timing ${(engine.latencies.reduce((a, b) => a + b, 0) / 1000).toFixed(0)} s)`,
     );
 
     let cursor = 0;
     const nextText = () => deck.texts[cursor++ % deck.texts.length]!;
-    const serverPid = face?.child.pid;
-    const run = (s: Scenario) => runScenario(url, s, nextText, serverPid);
+    const run = async (scenario: Scenario) => {
+      if (backlog) {
+        if (load.own) await load.replace();
+        else console.log('  (the target still works off the previous backlog; these numbers include it)');
+      }
+      const result = await runScenario(load.currentUrl(), scenario, nextText, load.pid, () =>
+        load.exitReason(),
+      );
+      backlog = result.lost > 0 || result.faceExit !== undefined;
+      return result;
+    };
 
-    if (options.scenarios.has('1')) {
-      const clients = options.clients ?? 20;
-      console.log(
-        describe(
-          await run({
-            label: '1',
-            clients,
-            rate: options.rate ?? clients,
-            durationS: options.durationS ?? 30,
-          }),
-        ),
-      );
-    }
-    if (options.scenarios.has('2')) {
-      const clients = options.clients ?? 200;
-      console.log(
-        describe(
-          await run({
-            label: '2',
-            clients,
-            rate: options.rate ?? clients,
-            durationS: options.durationS ?? 30,
-          }),
-        ),
-      );
+    for (const label of ['1', '2'] as const) {
+      if (!options.scenarios.has(label)) continue;
+      const clients = options.clients ?? (label === '1' ? 20 : 200);
+      const rate = options.rate ?? clients;
+      console.log(describe(await run({ label, clients, rate, durationS: options.durationS ?? 30 })));
     }
     if (options.scenarios.has('3')) {
       const clients = options.clients ?? 50;
@@ -565,10 +671,17 @@ async function main(): Promise<number> {
           `${best ? `${best.scenario.rate} msg/s` : 'none of the steps'}${firstFailure}`,
       );
     }
-    if (face) console.log(serverErrorSummary(face.output()));
+    if (load.own) console.log(serverErrorSummary(load.output()));
+    console.log(`done in ${((performance.now() - started) / 1000).toFixed(0)} s`);
     return 0;
+  } catch (error) {
+    if (error instanceof Error && /local face (did not start|exited)/.test(error.message)) {
+      console.error(`bench:ws: the local face could not start: ${error.message}`);
+      return 1;
+    }
+    throw error;
   } finally {
-    await cleanUp();
+    await close();
   }
 }
 

@@ -19,9 +19,12 @@ export const SHARED_DATA_DIR = process.env.SHARED_DATA_DIR ?? resolve(ROOT, '..'
 export class DatasetError extends Error {}
 
 /** Reads a JSONL file, validating each non-empty line with the schema; errors name file and line. */
-export function readJsonlLines<T>(path: string, schema: z.ZodType<T>): { line: number; value: T }[] {
+export function readJsonlLines<S extends z.ZodTypeAny>(
+  path: string,
+  schema: S,
+): { line: number; value: z.infer<S> }[] {
   if (!existsSync(path)) throw new DatasetError(`${path}: file not found`);
-  const rows: { line: number; value: T }[] = [];
+  const rows: { line: number; value: z.infer<S> }[] = [];
   readFileSync(path, 'utf8')
     .split(/\r?\n/)
     .forEach((text, i) => {
@@ -39,7 +42,7 @@ export function readJsonlLines<T>(path: string, schema: z.ZodType<T>): { line: n
   return rows;
 }
 
-export function readJsonl<T>(path: string, schema: z.ZodType<T>): T[] {
+export function readJsonl<S extends z.ZodTypeAny>(path: string, schema: S): z.infer<S>[] {
   return readJsonlLines(path, schema).map((row) => row.value);
 }
 

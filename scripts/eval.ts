@@ -8,7 +8,8 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { z } from 'zod';
 import { createEmbeddedEngine } from '#adapters/engineFactory';
-import { INTENTS, type Intent } from '#core/types';
+import { normalizeIntent } from '#core/knowledgeBase';
+import { INTENTS } from '#core/types';
 import {
   DatasetError,
   loadBuiltInKnowledgeBase,
@@ -22,19 +23,30 @@ import {
 } from './datasets';
 import { type EvaluationCase, type EvaluationReport, evaluate, formatReport } from './evaluation';
 
+const intentLabel = z.string().transform((value, ctx) => {
+  const intent = normalizeIntent(value);
+  if (!intent)
+    ctx.addIssue({
+      code: 'custom',
+      message: `unknown intent label "${value}" (expected one of ${INTENTS.join(', ')})`,
+    });
+  return intent ?? z.NEVER;
+});
+
 const caseSchema = z
   .object({
     text: z.string().min(1, 'text must not be empty'),
-    intent: z.string().optional(),
-    faqId: z.string().min(1).nullable().optional(),
+    intent: intentLabel.optional(),
+    faqId: z
+      .union([z.string().min(1), z.number()])
+      .transform(String)
+      .nullable()
+      .optional(),
     productArea: z.string().optional(),
   })
   .passthrough()
-  .refine((c) => c.intent !== undefined || c.faqId !== undefined, 'a case needs "intent" or "faqId"')
-  .refine((c) => c.intent === undefined || (INTENTS as readonly string[]).includes(c.intent), {
-    message: `unknown intent label (expected one of ${INTENTS.join(', ')})`,
-  });
-const trainSchema = z.object({ text: z.string().min(1), intent: z.enum(INTENTS) }).passthrough();
+  .refine((c) => c.intent !== undefined || c.faqId !== undefined, 'a case needs "intent" or "faqId"');
+const trainSchema = z.object({ text: z.string().min(1), intent: intentLabel }).passthrough();
 
 async function main(): Promise<EvaluationReport> {
   const { values } = parseArgs({
@@ -83,8 +95,7 @@ async function main(): Promise<EvaluationReport> {
     confidenceThreshold: threshold,
     embeddingCachePath: join(ROOT, '.cache', 'eval-embeddings.jsonl'),
   });
-  if (extra.length)
-    await engine.learnExamples(extra.map((e) => ({ text: e.text, intent: e.intent as Intent })));
+  if (extra.length) await engine.learnExamples(extra.map((e) => ({ text: e.text, intent: e.intent })));
   const report = await evaluate(engine, cases);
   if (values.json) console.log(JSON.stringify(report));
   else console.log(formatReport(report));
