@@ -61,6 +61,13 @@ const snakeCase = (value: string) =>
 const AREA_BY_NAME = new Map(Object.entries(PRODUCT_AREA_NAMES).map(([id, name]) => [snakeCase(name), id]));
 const INTENT_BY_NAME = new Map(Object.entries(INTENT_NAMES).map(([id, name]) => [snakeCase(name), id]));
 
+/** An intent id from its id or display name ("Billing Question"), or undefined. */
+export function normalizeIntent(value: string): (typeof INTENTS)[number] | undefined {
+  if ((INTENTS as readonly string[]).includes(value)) return value as (typeof INTENTS)[number];
+  const id = INTENT_BY_NAME.get(snakeCase(value)) ?? snakeCase(value);
+  return (INTENTS as readonly string[]).includes(id) ? (id as (typeof INTENTS)[number]) : undefined;
+}
+
 /**
  * Maps another KB's shape onto ours before validation: known field aliases, display names of areas and
  * intents, comma-separated tags. Unknown fields are dropped and reported as warnings, not errors.
@@ -91,8 +98,8 @@ export function normalizeFaqFields(value: unknown): { value: unknown; warnings: 
     if (!out.productArea) delete out.productArea;
   }
   if (typeof out.intent === 'string' && !(INTENTS as readonly string[]).includes(out.intent)) {
-    const intent = INTENT_BY_NAME.get(snakeCase(out.intent)) ?? snakeCase(out.intent);
-    if ((INTENTS as readonly string[]).includes(intent)) out.intent = intent;
+    const intent = normalizeIntent(out.intent);
+    if (intent) out.intent = intent;
     else {
       warnings.push(`intent "${out.intent}" is not one of ${INTENTS.join(', ')}; ignored`);
       delete out.intent;
