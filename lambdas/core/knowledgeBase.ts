@@ -13,7 +13,15 @@ export const faqSchema = z
     id: z
       .union([z.string(), z.number().int().nonnegative()])
       .transform(String)
-      .pipe(z.string().regex(/^[^\s\u0000-\u001f]{1,128}$/, 'must be 1-128 characters without spaces')),
+      .pipe(
+        z
+          .string()
+          .regex(/^\S{1,128}$/, 'must be 1-128 characters without spaces')
+          .refine(
+            (id) => ![...id].some((c) => c.charCodeAt(0) < 32 || c.charCodeAt(0) === 127),
+            'must not contain control characters',
+          ),
+      ),
     question: nonBlank(1000),
     answer: nonBlank(20_000),
     alternates: z.array(nonBlank(1000)).max(50).default([]),

@@ -255,7 +255,9 @@ export class SupportDesk {
     const conversation = await conversations.getConversation(turn.conversationId);
     // "Talk to a human" says nothing about the topic: the conversation so far does.
     const topicFromHistory = reason === 'human_requested' && conversation?.lastIntent !== undefined;
-    const intent = topicFromHistory ? conversation!.lastIntent! : (classified?.intent.label ?? 'general_inquiry');
+    const intent = topicFromHistory
+      ? conversation!.lastIntent!
+      : (classified?.intent.label ?? 'general_inquiry');
     const productArea = topicFromHistory
       ? (conversation!.lastProductArea ?? 'unknown')
       : (retrieval?.productArea ?? classified?.productArea.label ?? 'unknown');

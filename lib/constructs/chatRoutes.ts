@@ -1,0 +1,86 @@
+/**
+ * The customer chat routes on the WebSocket API and the handlers behind them (lambdas/handlers/ws):
+ * $connect, $disconnect, and $default / sendMessage / subscribeConsole for frames.
+ */
+import { Validations } from 'aws-cdk-lib';
+import { type IWebSocketApi, WebSocketRoute } from 'aws-cdk-lib/aws-apigatewayv2';
+import { WebSocketLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
+import type { IStateMachine } from 'aws-cdk-lib/aws-stepfunctions';
+import { Construct } from 'constructs';
+import { AppFunction } from './appFunction';
+import type { SupportDeskWiring } from './supportDeskWiring';
+
+/** Route keys served by the message handler, besides $connect and $disconnect. */
+export const MESSAGE_ROUTE_KEYS = ['$default', 'sendMessage', 'subscribeConsole'] as const;
+
+export interface ChatRoutesProps {
+  readonly webSocketApi: IWebSocketApi;
+  readonly desk: SupportDeskWiring;
+  /** The per-turn workflow the message handler starts for every customer message. */
+  readonly turnStateMachine: IStateMachine;
+}
+
+export class ChatRoutes extends Construct {
+  readonly connect: AppFunction;
+  readonly disconnect: AppFunction;
+  readonly message: AppFunction;
+
+  constructor(scope: Construct, id: string, props: ChatRoutesProps) {
+    super(scope, id);
+    const { desk, webSocketApi } = props;
+
+    this.connect = new AppFunction(this, 'Connect', {
+      handler: 'ws/connect',
+      description: 'WebSocket $connect: registers the customer connection',
+      environment: desk.environment,
+    });
+    desk.grant(this.connect, { tables: { connections: 'readWrite' } });
+
+    this.disconnect = new AppFunction(this, 'Disconnect', {
+      handler: 'ws/disconnect',
+      description: 'WebSocket $disconnect: forgets the connection, resolves bot-only conversations',
+      environment: desk.environment,
+    });
+    desk.grant(this.disconnect, {
+      tables: { connections: 'readWrite', conversations: 'readWrite' },
+      publishesEvents: true,
+    });
+
+    this.message = new AppFunction(this, 'Message', {
+      handler: 'ws/message',
+      description: 'WebSocket frames: stores customer messages and starts the turn workflow',
+      environment: { ...desk.environment, TURN_STATE_MACHINE_ARN: props.turnStateMachine.stateMachineArn },
+    });
+    desk.grant(this.message, {
+      tables: { conversations: 'readWrite', messages: 'readWrite', connections: 'readWrite' },
+      publishesEvents: true,
+      notifiesClients: true,
+    });
+    props.turnStateMachine.grantStartExecution(this.message);
+
+    const routes: [string, string, AppFunction][] = [
+      ['Connect', '$connect', this.connect],
+      ['Disconnect', '$disconnect', this.disconnect],
+    ];
+    for (const key of MESSAGE_ROUTE_KEYS) {
+      routes.push([
+        key === '$default' ? 'Default' : key.charAt(0).toUpperCase() + key.slice(1),
+        key,
+        this.message,
+      ]);
+    }
+    for (const [name, routeKey, handler] of routes) {
+      const route = new WebSocketRoute(this, `${name}Route`, {
+        webSocketApi,
+        routeKey,
+        integration: new WebSocketLambdaIntegration(`${name}Integration`, handler),
+      });
+      Validations.of(route).acknowledge({
+        id: 'AwsSolutions-APIG4',
+        reason:
+          'Customers chat anonymously from the public widget; the stage throttles every route and frames ' +
+          'carry no privileges (operator actions go through the Cognito-authorized REST API).',
+      });
+    }
+  }
+}

@@ -1,0 +1,348 @@
+/**
+ * Dashboards and alarms, a lifecycle of their own: operations (volume, latency, errors, DLQs, workflow
+ * failures), quality (automation, escalation reasons, confidence) and cost (tokens and model spend per
+ * conversation), all from the METRICS the handlers emit; alarms notify an encrypted SNS topic.
+ */
+import { Duration, Stack, type StackProps } from 'aws-cdk-lib';
+import type { IRestApi } from 'aws-cdk-lib/aws-apigateway';
+import {
+  Alarm,
+  AnomalyDetectionAlarm,
+  ComparisonOperator,
+  Dashboard,
+  GraphWidget,
+  type IMetric,
+  MathExpression,
+  Metric,
+  SingleValueWidget,
+  TextWidget,
+  TreatMissingData,
+} from 'aws-cdk-lib/aws-cloudwatch';
+import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
+import { PolicyStatement, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
+import { Key } from 'aws-cdk-lib/aws-kms';
+import { Topic } from 'aws-cdk-lib/aws-sns';
+import { EmailSubscription } from 'aws-cdk-lib/aws-sns-subscriptions';
+import type { IQueue } from 'aws-cdk-lib/aws-sqs';
+import type { IStateMachine } from 'aws-cdk-lib/aws-stepfunctions';
+import type { Construct } from 'constructs';
+import { METRIC_NAMESPACE, METRICS, type MetricName } from '#core/metricNames';
+import { SERVICE_NAME } from '../constructs/appFunction';
+
+/** Every SupportMax (custom namespace) metric the dashboards and alarms read; a test checks the template. */
+export const DASHBOARD_METRIC_NAMES: readonly MetricName[] = [
+  METRICS.messagesReceived,
+  METRICS.turnsAnswered,
+  METRICS.turnsEscalated,
+  METRICS.turnLatencyMs,
+  METRICS.retrievalLatencyMs,
+  METRICS.modelLatencyMs,
+  METRICS.errors,
+  METRICS.escalationReason,
+  METRICS.confidenceScore,
+  METRICS.conversationsResolvedAutomated,
+  METRICS.conversationsResolvedHuman,
+  METRICS.firstResponseSeconds,
+  METRICS.resolutionSeconds,
+  METRICS.inputTokens,
+  METRICS.outputTokens,
+  METRICS.modelCostUsd,
+];
+
+export interface ObservabilityStackProps extends StackProps {
+  /** Dead-letter queues by a readable name: any message in one is an alarm. */
+  readonly deadLetterQueues: ReadonlyMap<string, IQueue>;
+  readonly turnStateMachine: IStateMachine;
+  readonly restApi: IRestApi;
+  /** Automation rate (answered / all turns) below which the hourly quality alarm fires, in [0, 1]. */
+  readonly automationTarget: number;
+  /** Subscribed to the alarm topic. @default no subscription */
+  readonly alarmEmail?: string;
+  /**
+   * Expected model spend per hour in USD: cost above 120 % of it alarms. The anomaly-detection cost alarm
+   * runs either way.
+   * @default no static cost alarm
+   */
+  readonly hourlyCostBaselineUsd?: number;
+  /** Prefix of the dashboard names (unique per account and region). */
+  readonly dashboardPrefix: string;
+}
+
+export class ObservabilityStack extends Stack {
+  readonly alarmTopic: Topic;
+  readonly alarms: Alarm[] = [];
+
+  constructor(scope: Construct, id: string, props: ObservabilityStackProps) {
+    super(scope, id, props);
+    if (!(props.automationTarget >= 0 && props.automationTarget <= 1)) {
+      throw new Error(
+        `ObservabilityStack: automationTarget must be within [0, 1], got ${props.automationTarget}`,
+      );
+    }
+    if (props.hourlyCostBaselineUsd !== undefined && !(props.hourlyCostBaselineUsd > 0)) {
+      throw new Error(
+        `ObservabilityStack: hourlyCostBaselineUsd must be > 0, got ${props.hourlyCostBaselineUsd}`,
+      );
+    }
+    if (props.deadLetterQueues.size === 0)
+      throw new Error('ObservabilityStack: no dead-letter queues to watch');
+
+    // CloudWatch must use the topic's key to publish, which AWS managed SNS keys do not allow.
+    const topicKey = new Key(this, 'AlarmTopicKey', {
+      description: 'SupportMax alarm topic',
+      enableKeyRotation: true,
+    });
+    topicKey.addToResourcePolicy(
+      new PolicyStatement({
+        principals: [new ServicePrincipal('cloudwatch.amazonaws.com')],
+        actions: ['kms:Decrypt', 'kms:GenerateDataKey'],
+        resources: ['*'],
+        conditions: { StringEquals: { 'aws:SourceAccount': this.account } },
+      }),
+    );
+    this.alarmTopic = new Topic(this, 'AlarmTopic', {
+      displayName: 'SupportMax alarms',
+      masterKey: topicKey,
+      enforceSSL: true,
+    });
+    if (props.alarmEmail) this.alarmTopic.addSubscription(new EmailSubscription(props.alarmEmail));
+
+    const m = (name: MetricName, statistic: string, period = Duration.minutes(5), label?: string) =>
+      new Metric({
+        namespace: METRIC_NAMESPACE,
+        metricName: name,
+        dimensionsMap: { service: SERVICE_NAME },
+        statistic,
+        period,
+        label: label ?? `${name} (${statistic})`,
+      });
+    const hour = Duration.hours(1);
+
+    // Operations
+    const dlqDepth = [...props.deadLetterQueues].map(([name, queue]) =>
+      queue.metricApproximateNumberOfMessagesVisible({
+        statistic: 'Maximum',
+        label: name,
+        period: Duration.minutes(1),
+      }),
+    );
+    const workflowFailures = [
+      props.turnStateMachine.metricFailed({ statistic: 'Sum', label: 'failed' }),
+      props.turnStateMachine.metricTimedOut({ statistic: 'Sum', label: 'timed out' }),
+    ];
+    const rest5xx = new Metric({
+      namespace: 'AWS/ApiGateway',
+      metricName: '5XXError',
+      dimensionsMap: { ApiName: props.restApi.restApiName },
+      statistic: 'Sum',
+      period: Duration.minutes(5),
+    });
+    new Dashboard(this, 'OperationsDashboard', {
+      dashboardName: `${props.dashboardPrefix}-operations`,
+      defaultInterval: Duration.hours(24),
+      widgets: [
+        [new TextWidget({ markdown: '# SupportMax operations', width: 24, height: 1 })],
+        [
+          graph('Volume', [
+            m(METRICS.messagesReceived, 'Sum'),
+            m(METRICS.turnsAnswered, 'Sum'),
+            m(METRICS.turnsEscalated, 'Sum'),
+          ]),
+          graph(
+            'Turn latency (ms)',
+            ['p50', 'p95', 'p99'].map((p) => m(METRICS.turnLatencyMs, p)),
+          ),
+          graph('Stage latency p95 (ms)', [
+            m(METRICS.retrievalLatencyMs, 'p95'),
+            m(METRICS.modelLatencyMs, 'p95'),
+          ]),
+        ],
+        [
+          graph('Errors', [m(METRICS.errors, 'Sum'), rest5xx]),
+          graph('Dead-letter queue depth', dlqDepth),
+          graph('Turn workflow failures', workflowFailures),
+        ],
+      ],
+    });
+
+    // Quality
+    const answeredHourly = m(METRICS.turnsAnswered, 'Sum', hour);
+    const escalatedHourly = m(METRICS.turnsEscalated, 'Sum', hour);
+    const automationRate = new MathExpression({
+      expression: 'answered / (answered + escalated)',
+      usingMetrics: { answered: answeredHourly, escalated: escalatedHourly },
+      period: hour,
+      label: 'automation rate',
+    });
+    const escalationReasons = new MathExpression({
+      expression: `SEARCH('{${METRIC_NAMESPACE},reason,service} MetricName="${METRICS.escalationReason}"', 'Sum', 3600)`,
+      usingMetrics: {},
+      period: hour,
+      label: '',
+    });
+    new Dashboard(this, 'QualityDashboard', {
+      dashboardName: `${props.dashboardPrefix}-quality`,
+      defaultInterval: Duration.days(7),
+      widgets: [
+        [new TextWidget({ markdown: '# SupportMax quality', width: 24, height: 1 })],
+        [
+          graph('Automation rate (answered / all turns), hourly', [automationRate], { min: 0, max: 1 }),
+          graph('Turns answered vs escalated, hourly', [answeredHourly, escalatedHourly], { stacked: true }),
+          graph('Escalations by reason, hourly', [escalationReasons], { stacked: true }),
+        ],
+        [
+          graph(
+            'Confidence score',
+            ['p10', 'p50', 'Average'].map((s) => m(METRICS.confidenceScore, s)),
+            { min: 0, max: 1 },
+          ),
+          graph('Conversations resolved', [
+            m(METRICS.conversationsResolvedAutomated, 'Sum', hour),
+            m(METRICS.conversationsResolvedHuman, 'Sum', hour),
+          ]),
+          graph('Human response (s)', [
+            m(METRICS.firstResponseSeconds, 'p50'),
+            m(METRICS.resolutionSeconds, 'p50'),
+          ]),
+        ],
+      ],
+    });
+
+    // Cost
+    const costHourly = m(METRICS.modelCostUsd, 'Sum', hour, 'model cost (USD)');
+    const conversations = {
+      automated: m(METRICS.conversationsResolvedAutomated, 'Sum', hour),
+      human: m(METRICS.conversationsResolvedHuman, 'Sum', hour),
+    };
+    const perConversation = (metric: MetricName, label: string) =>
+      new MathExpression({
+        // Ids must be unique per graph: name the total after its metric (modelCostUsd, inputTokens, ...).
+        expression: `${camel(metric)} / (automated + human)`,
+        usingMetrics: { [camel(metric)]: m(metric, 'Sum', hour), ...conversations },
+        period: hour,
+        label,
+      });
+    new Dashboard(this, 'CostDashboard', {
+      dashboardName: `${props.dashboardPrefix}-cost`,
+      defaultInterval: Duration.days(7),
+      widgets: [
+        [new TextWidget({ markdown: '# SupportMax model cost', width: 24, height: 1 })],
+        [
+          graph('Model cost per hour (USD)', [costHourly]),
+          graph('Tokens per hour', [
+            m(METRICS.inputTokens, 'Sum', hour),
+            m(METRICS.outputTokens, 'Sum', hour),
+          ]),
+          graph('Per resolved conversation', [
+            perConversation(METRICS.modelCostUsd, 'USD'),
+            perConversation(METRICS.inputTokens, 'input tokens'),
+            perConversation(METRICS.outputTokens, 'output tokens'),
+          ]),
+        ],
+        [
+          new SingleValueWidget({
+            title: 'Model cost, last 24 h (USD)',
+            metrics: [m(METRICS.modelCostUsd, 'Sum', Duration.days(1))],
+            width: 8,
+          }),
+        ],
+      ],
+    });
+
+    // Alarms
+    for (const [name, queue] of props.deadLetterQueues) {
+      this.alarm(`${pascal(name)}DeadLetters`, {
+        description: `A message reached the ${name} dead-letter queue`,
+        metric: queue.metricApproximateNumberOfMessagesVisible({
+          statistic: 'Maximum',
+          period: Duration.minutes(1),
+        }),
+        threshold: 1,
+        comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+      });
+    }
+    this.alarm('RestServerErrors', {
+      description: 'The operator REST API answered with 5xx errors',
+      metric: rest5xx,
+      threshold: 5,
+      comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+    });
+    this.alarm('TurnWorkflowFailures', {
+      description: 'Turn workflow executions failed or timed out (customers got no answer from the workflow)',
+      metric: new MathExpression({
+        expression: 'failed + timedOut',
+        usingMetrics: {
+          failed: props.turnStateMachine.metricFailed({ statistic: 'Sum', period: Duration.minutes(5) }),
+          timedOut: props.turnStateMachine.metricTimedOut({ statistic: 'Sum', period: Duration.minutes(5) }),
+        },
+        period: Duration.minutes(5),
+      }),
+      threshold: 1,
+      comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+    });
+    this.alarm('AutomationBelowTarget', {
+      description: `Automation rate below ${props.automationTarget} for an hour (more escalations than expected)`,
+      metric: automationRate,
+      threshold: props.automationTarget,
+      comparisonOperator: ComparisonOperator.LESS_THAN_THRESHOLD,
+    });
+    const costAnomaly = new AnomalyDetectionAlarm(this, 'ModelCostAnomaly', {
+      alarmDescription: 'Hourly model cost above its expected band (anomaly detection on ModelCostUsd)',
+      metric: costHourly,
+      stdDevs: 2,
+      evaluationPeriods: 1,
+      comparisonOperator: ComparisonOperator.GREATER_THAN_UPPER_THRESHOLD,
+      treatMissingData: TreatMissingData.NOT_BREACHING,
+    });
+    costAnomaly.addAlarmAction(new SnsAction(this.alarmTopic));
+    this.alarms.push(costAnomaly);
+    if (props.hourlyCostBaselineUsd !== undefined) {
+      this.alarm('ModelCostOverBaseline', {
+        description: `Hourly model cost more than 20 % over the ${props.hourlyCostBaselineUsd} USD baseline`,
+        metric: costHourly,
+        threshold: props.hourlyCostBaselineUsd * 1.2,
+        comparisonOperator: ComparisonOperator.GREATER_THAN_THRESHOLD,
+      });
+    }
+  }
+
+  private alarm(
+    id: string,
+    options: {
+      description: string;
+      metric: IMetric;
+      threshold: number;
+      comparisonOperator: ComparisonOperator;
+    },
+  ): Alarm {
+    const alarm = new Alarm(this, id, {
+      alarmDescription: options.description,
+      metric: options.metric,
+      threshold: options.threshold,
+      comparisonOperator: options.comparisonOperator,
+      evaluationPeriods: 1,
+      treatMissingData: TreatMissingData.NOT_BREACHING,
+    });
+    alarm.addAlarmAction(new SnsAction(this.alarmTopic));
+    this.alarms.push(alarm);
+    return alarm;
+  }
+}
+
+function graph(
+  title: string,
+  metrics: IMetric[],
+  options: { min?: number; max?: number; stacked?: boolean } = {},
+): GraphWidget {
+  return new GraphWidget({
+    title,
+    left: metrics,
+    width: 8,
+    height: 6,
+    stacked: options.stacked,
+    leftYAxis: { min: options.min ?? 0, max: options.max, showUnits: false },
+  });
+}
+
+const camel = (name: string) => `${name.charAt(0).toLowerCase()}${name.slice(1)}`;
+const pascal = (name: string) => name.replace(/(^|[-_ ])([a-z])/g, (_m, _d, c: string) => c.toUpperCase());

@@ -1,0 +1,258 @@
+/**
+ * Construct-level behaviour in small stacks (no bundling): defaults, prop validation and grants.
+ */
+import { App, Duration, Stack } from 'aws-cdk-lib';
+import { Match, Template } from 'aws-cdk-lib/assertions';
+import { RestApi } from 'aws-cdk-lib/aws-apigateway';
+import { Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
+import { Key } from 'aws-cdk-lib/aws-kms';
+import { Queue } from 'aws-cdk-lib/aws-sqs';
+import { StateMachine } from 'aws-cdk-lib/aws-stepfunctions';
+import { describe, expect, it } from 'vitest';
+import { AppFunction, SERVICE_NAME } from '../../lib/constructs/appFunction';
+import { modelPermissions } from '../../lib/constructs/bedrockAccess';
+import { ENGINE_ENVIRONMENT, EngineAssets } from '../../lib/constructs/engineAssets';
+import { SupportTables } from '../../lib/constructs/supportTables';
+import { VectorCollection } from '../../lib/constructs/vectorCollection';
+import { ObservabilityStack } from '../../lib/stacks/observabilityStack';
+
+const env = { account: '123456789012', region: 'us-east-1' };
+const newStack = (id = 'Test') =>
+  new Stack(new App({ context: { 'aws:cdk:bundling-stacks': [] } }), id, { env });
+
+describe('AppFunction', () => {
+  it('runs a handler on Node.js 22 / arm64 with tracing, JSON logs, a month of retention and merged env', () => {
+    // Prepare
+    const stack = newStack();
+
+    // Act
+    new AppFunction(stack, 'Metrics', {
+      handler: 'api/getMetrics',
+      description: 'metrics',
+      environment: { METRICS_TABLE: 'metrics' },
+    });
+
+    // Assess
+    const template = Template.fromStack(stack);
+    template.hasResourceProperties('AWS::Lambda::Function', {
+      Runtime: 'nodejs22.x',
+      Architectures: ['arm64'],
+      MemorySize: 512,
+      Timeout: 10,
+      Handler: 'index.handler',
+      TracingConfig: { Mode: 'Active' },
+      LoggingConfig: Match.objectLike({
+        LogFormat: 'JSON',
+        LogGroup: { Ref: Match.stringLikeRegexp('^MetricsLogs') },
+      }),
+      Environment: {
+        Variables: {
+          POWERTOOLS_SERVICE_NAME: SERVICE_NAME,
+          NODE_OPTIONS: '--enable-source-maps',
+          METRICS_TABLE: 'metrics',
+        },
+      },
+    });
+    template.hasResourceProperties('AWS::Logs::LogGroup', { RetentionInDays: 30 });
+    template.hasResourceProperties('AWS::IAM::Role', { ManagedPolicyArns: Match.absent() });
+  });
+
+  it('gives engine functions the engine layer, its paths, more memory and a longer timeout', () => {
+    // Prepare
+    const stack = newStack();
+    const engineAssets = new EngineAssets(stack, 'Engine');
+
+    // Act
+    new AppFunction(stack, 'Retrieve', { handler: 'turn/retrieve', description: 'retrieve', engineAssets });
+
+    // Assess
+    const template = Template.fromStack(stack);
+    template.resourceCountIs('AWS::Lambda::LayerVersion', 1);
+    template.hasResourceProperties('AWS::Lambda::Function', {
+      MemorySize: 1536,
+      Timeout: 30,
+      Layers: [{ Ref: Match.stringLikeRegexp('^EngineLayer') }],
+      Environment: { Variables: Match.objectLike(ENGINE_ENVIRONMENT) },
+    });
+  });
+
+  it('rejects a handler that is not in lambdas/handlers and out-of-range sizes', () => {
+    // Prepare
+    const stack = newStack();
+
+    // Act
+    const missing = () => new AppFunction(stack, 'Nope', { handler: 'api/nope', description: 'x' });
+    const tooSmall = () =>
+      new AppFunction(stack, 'Small', { handler: 'api/health', description: 'x', memorySize: 64 });
+    const tooLong = () =>
+      new AppFunction(stack, 'Long', {
+        handler: 'api/health',
+        description: 'x',
+        timeout: Duration.minutes(16),
+      });
+
+    // Assess
+    expect(missing).toThrow('handler "api/nope" is not a module in lambdas/handlers');
+    expect(tooSmall).toThrow('memorySize must be an integer in 128..10240 MB, got 64');
+    expect(tooLong).toThrow('timeout must be within 1..900 s, got 960 s');
+  });
+});
+
+describe('SupportTables', () => {
+  it('grants item access on the named tables and their indexes only, and the key only through DynamoDB', () => {
+    // Prepare
+    const stack = newStack();
+    const tables = new SupportTables(stack, 'Tables', { encryptionKey: new Key(stack, 'Key') });
+    const role = new Role(stack, 'Reader', { assumedBy: new ServicePrincipal('lambda.amazonaws.com') });
+
+    // Act
+    tables.grant(role, 'read', 'cases');
+
+    // Assess
+    const statements = JSON.stringify(Template.fromStack(stack).findResources('AWS::IAM::Policy'));
+    expect(statements).toContain('/index/byStatus');
+    expect(statements).toContain('/index/byConversation');
+    expect(statements).not.toContain('/index/*');
+    expect(statements).not.toContain('dynamodb:PutItem');
+    expect(statements).not.toMatch(/kms:[A-Za-z]+\*/);
+    expect(statements).toContain('kms:ViaService');
+    expect(tables.environment('cases', 'metrics')).toEqual({
+      CASES_TABLE: expect.any(String),
+      METRICS_TABLE: expect.any(String),
+    });
+  });
+});
+
+describe('VectorCollection', () => {
+  it('rejects names OpenSearch Serverless or the policy names would not accept', () => {
+    // Prepare
+    const stack = newStack();
+
+    // Act
+    const build = (collectionName: string) => () =>
+      new VectorCollection(stack, collectionName, { collectionName });
+
+    // Assess
+    expect(build('KB')).toThrow('must be 3-20 lowercase letters');
+    expect(build('a-very-long-collection-name')).toThrow('must be 3-20 lowercase letters');
+  });
+
+  it('names a granted role in a data-access policy in the role stack and allows the API on this collection', () => {
+    // Prepare
+    const app = new App();
+    const search = new Stack(app, 'Search', { env });
+    const compute = new Stack(app, 'Compute', { env });
+    const collection = new VectorCollection(search, 'Kb', { collectionName: 'supportmax-kb' });
+    const role = new Role(compute, 'Retriever', { assumedBy: new ServicePrincipal('lambda.amazonaws.com') });
+
+    // Act
+    collection.grant(role, 'read');
+
+    // Assess
+    const template = Template.fromStack(compute);
+    template.hasResourceProperties('AWS::OpenSearchServerless::AccessPolicy', {
+      Type: 'data',
+      Name: Match.stringLikeRegexp('^supportmax-kb-r-'),
+    });
+    template.hasResourceProperties('AWS::IAM::Policy', {
+      PolicyDocument: { Statement: [Match.objectLike({ Action: 'aoss:APIAccessAll' })] },
+    });
+    Template.fromStack(search).resourceCountIs('AWS::OpenSearchServerless::AccessPolicy', 0);
+  });
+});
+
+describe('Bedrock model permissions', () => {
+  it('allows a base model in the deployment region only', () => {
+    // Act
+    const permissions = modelPermissions('amazon.nova-lite-v1:0', 'us-east-1', '123456789012');
+
+    // Assess
+    expect(permissions).toHaveLength(1);
+    expect(permissions[0]!.resourceArns[0]).toMatch(
+      /:bedrock:us-east-1::foundation-model\/amazon\.nova-lite-v1:0$/,
+    );
+  });
+
+  it('allows an inference profile and its base model in any region, only through that profile', () => {
+    // Act
+    const [profile, base] = modelPermissions('eu.amazon.nova-micro-v1:0', 'eu-west-1', '123456789012');
+
+    // Assess
+    expect(profile!.resourceArns[0]).toMatch(
+      /:bedrock:eu-west-1:123456789012:inference-profile\/eu\.amazon\.nova-micro-v1:0$/,
+    );
+    expect(base!.resourceArns[0]).toMatch(/:bedrock:\*::foundation-model\/amazon\.nova-micro-v1:0$/);
+    expect(base!.conditions).toEqual({
+      StringEquals: { 'bedrock:InferenceProfileArn': profile!.resourceArns[0] },
+    });
+  });
+});
+
+describe('ObservabilityStack', () => {
+  const build = (props: {
+    hourlyCostBaselineUsd?: number;
+    automationTarget?: number;
+    alarmEmail?: string;
+  }) => {
+    const app = new App();
+    const sources = new Stack(app, 'Sources', { env });
+    const api = new RestApi(sources, 'Api');
+    api.root.addMethod('GET');
+    const observability = new ObservabilityStack(app, 'Observability', {
+      env,
+      deadLetterQueues: new Map([['escalations', new Queue(sources, 'Dlq')]]),
+      turnStateMachine: StateMachine.fromStateMachineArn(
+        sources,
+        'Machine',
+        'arn:aws:states:us-east-1:123456789012:stateMachine:turn',
+      ),
+      restApi: api,
+      automationTarget: props.automationTarget ?? 0.6,
+      alarmEmail: props.alarmEmail,
+      hourlyCostBaselineUsd: props.hourlyCostBaselineUsd,
+      dashboardPrefix: 'Test',
+    });
+    return Template.fromStack(observability);
+  };
+
+  it('alarms when hourly model cost exceeds the configured baseline by 20 %', () => {
+    // Act
+    const template = build({ hourlyCostBaselineUsd: 2, alarmEmail: 'ops@example.com' });
+
+    // Assess
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      ComparisonOperator: 'GreaterThanThreshold',
+      Threshold: 2.4,
+      Metrics: [
+        Match.objectLike({
+          MetricStat: Match.objectLike({
+            Metric: Match.objectLike({ MetricName: 'ModelCostUsd', Namespace: 'SupportMax' }),
+            Period: 3600,
+            Stat: 'Sum',
+          }),
+        }),
+      ],
+    });
+    template.hasResourceProperties('AWS::SNS::Subscription', {
+      Protocol: 'email',
+      Endpoint: 'ops@example.com',
+    });
+  });
+
+  it('relies on anomaly detection alone when no baseline is configured', () => {
+    // Act
+    const template = build({});
+
+    // Assess
+    const costAlarms = Object.values(template.findResources('AWS::CloudWatch::Alarm')).filter((alarm) =>
+      JSON.stringify(alarm).includes('ModelCostUsd'),
+    );
+    expect(costAlarms).toHaveLength(1);
+    expect(costAlarms[0]!.Properties.ComparisonOperator).toBe('GreaterThanUpperThreshold');
+    template.resourceCountIs('AWS::SNS::Subscription', 0);
+  });
+
+  it('rejects an automation target outside [0, 1]', () => {
+    expect(() => build({ automationTarget: 60 })).toThrow('automationTarget must be within [0, 1], got 60');
+  });
+});

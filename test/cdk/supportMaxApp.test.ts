@@ -1,0 +1,642 @@
+/**
+ * Construct assertions on the whole synthesized app (bundled once for this file): what each stack must
+ * guarantee (encryption, recovery, authorization, logging, least privilege), cdk-nag and bundle sizes.
+ */
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { join } from 'node:path';
+import { Annotations, Match, type Template } from 'aws-cdk-lib/assertions';
+import { AwsSolutionsChecks } from 'cdk-nag';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { EVENT_ROUTES } from '#adapters/eventRoutes';
+import { TABLES } from '#adapters/tableDefinitions';
+import { ALL_METRIC_NAMES, METRIC_NAMESPACE } from '#core/metricNames';
+import { ENGINE_ENVIRONMENT } from '../../lib/constructs/engineAssets';
+import { TURN_DEFINITION_PATH } from '../../lib/constructs/turnWorkflow';
+import { DASHBOARD_METRIC_NAMES } from '../../lib/stacks/observabilityStack';
+import { type SynthesizedApp, synthSupportMax } from './synthApp';
+
+type Resource = {
+  Type: string;
+  Properties?: Record<string, unknown>;
+  DeletionPolicy?: string;
+  Metadata?: Record<string, string>;
+};
+type Statement = { Effect: string; Action: string | string[]; Resource: unknown; Condition?: unknown };
+
+let synth: SynthesizedApp;
+let templates: Map<string, Template>;
+
+const resourcesOf = (template: Template, type: string) =>
+  template.findResources(type) as Record<string, Resource>;
+const allResources = (type: string) =>
+  [...templates.values()].flatMap((t) => Object.entries(resourcesOf(t, type)));
+const statementsOf = (policy: Resource) =>
+  (policy.Properties as { PolicyDocument: { Statement: Statement[] } }).PolicyDocument.Statement;
+const list = (value: string | string[]) => (Array.isArray(value) ? value : [value]);
+
+beforeAll(() => {
+  synth = synthSupportMax({ bundle: true });
+  templates = synth.templates();
+}, 120_000);
+
+afterAll(() => synth?.dispose());
+
+describe('data stack', () => {
+  it('creates every table of TABLES on demand with PITR, the data key, its indexes and TTL, retained', () => {
+    // Prepare
+    const template = synth.template(synth.stacks.data);
+
+    // Act
+    const tables = Object.values(resourcesOf(template, 'AWS::DynamoDB::Table'));
+
+    // Assess
+    expect(tables).toHaveLength(Object.keys(TABLES).length);
+    for (const definition of Object.values(TABLES)) {
+      const keySchema = [
+        { AttributeName: definition.partitionKey.name, KeyType: 'HASH' },
+        ...('sortKey' in definition ? [{ AttributeName: definition.sortKey.name, KeyType: 'RANGE' }] : []),
+      ];
+      template.hasResource('AWS::DynamoDB::Table', {
+        DeletionPolicy: 'Retain',
+        Properties: Match.objectLike({
+          KeySchema: keySchema,
+          BillingMode: 'PAY_PER_REQUEST',
+          PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true },
+          SSESpecification: { SSEEnabled: true, SSEType: 'KMS', KMSMasterKeyId: Match.anyValue() },
+          GlobalSecondaryIndexes:
+            'indexes' in definition
+              ? definition.indexes.map((index) => Match.objectLike({ IndexName: index.name }))
+              : Match.absent(),
+          TimeToLiveSpecification:
+            'ttlAttribute' in definition
+              ? { AttributeName: definition.ttlAttribute, Enabled: true }
+              : Match.absent(),
+        }),
+      });
+    }
+  });
+
+  it('rotates the customer managed data key', () => {
+    synth.template(synth.stacks.data).hasResourceProperties('AWS::KMS::Key', { EnableKeyRotation: true });
+  });
+
+  it('keeps KB sources and transcripts encrypted, versioned, private, SSL-only and access-logged', () => {
+    // Prepare
+    const template = synth.template(synth.stacks.data);
+
+    // Assess
+    template.hasResourceProperties('AWS::S3::Bucket', {
+      BucketEncryption: {
+        ServerSideEncryptionConfiguration: [
+          Match.objectLike({ ServerSideEncryptionByDefault: Match.objectLike({ SSEAlgorithm: 'aws:kms' }) }),
+        ],
+      },
+      VersioningConfiguration: { Status: 'Enabled' },
+      PublicAccessBlockConfiguration: {
+        BlockPublicAcls: true,
+        BlockPublicPolicy: true,
+        IgnorePublicAcls: true,
+        RestrictPublicBuckets: true,
+      },
+      LoggingConfiguration: Match.objectLike({ DestinationBucketName: Match.anyValue() }),
+    });
+    template.hasResourceProperties('AWS::S3::BucketPolicy', {
+      PolicyDocument: {
+        Statement: Match.arrayWith([
+          Match.objectLike({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } }),
+        ]),
+      },
+    });
+  });
+});
+
+describe('search stack', () => {
+  it('creates a vector-search collection after its encryption and network policies', () => {
+    // Prepare
+    const template = synth.template(synth.stacks.search);
+
+    // Act
+    const collection = Object.values(
+      resourcesOf(template, 'AWS::OpenSearchServerless::Collection'),
+    )[0] as Resource & {
+      DependsOn: string[];
+    };
+
+    // Assess
+    expect(collection.Properties).toMatchObject({ Type: 'VECTORSEARCH' });
+    expect(collection.DependsOn).toHaveLength(2);
+    template.hasResourceProperties('AWS::OpenSearchServerless::SecurityPolicy', { Type: 'encryption' });
+    template.hasResourceProperties('AWS::OpenSearchServerless::SecurityPolicy', { Type: 'network' });
+    template.hasResourceProperties('AWS::OpenSearchServerless::AccessPolicy', { Type: 'data' });
+  });
+
+  it('gives the retrieve stage read access to the collection through its own data-access policy', () => {
+    // Prepare
+    const template = synth.template(synth.stacks.workflow);
+    const retrieveRole = synth.stacks.workflow.getLogicalId(
+      synth.stacks.workflow.turns.retrieve.role!.node.defaultChild as never,
+    );
+
+    // Act
+    const policies = Object.values(resourcesOf(template, 'AWS::OpenSearchServerless::AccessPolicy'));
+    const text = JSON.stringify(policies);
+
+    // Assess
+    expect(policies).toHaveLength(1);
+    expect(policies[0]!.Properties).toMatchObject({ Type: 'data' });
+    expect(text).toContain(retrieveRole);
+    expect(text).toContain('\\"Permissions\\":[\\"aoss:DescribeIndex\\",\\"aoss:ReadDocument\\"]');
+    expect(text).not.toContain('aoss:WriteDocument');
+  });
+});
+
+describe('WebSocket and API stacks', () => {
+  it('serves the chat on a throttled, access-logged WebSocket stage', () => {
+    // Prepare
+    const template = synth.template(synth.stacks.webSocket);
+
+    // Assess
+    template.hasResourceProperties('AWS::ApiGatewayV2::Api', { ProtocolType: 'WEBSOCKET' });
+    template.hasResourceProperties('AWS::ApiGatewayV2::Stage', {
+      StageName: 'prod',
+      AutoDeploy: true,
+      DefaultRouteSettings: { ThrottlingBurstLimit: 200, ThrottlingRateLimit: 100 },
+      AccessLogSettings: { DestinationArn: Match.anyValue(), Format: Match.stringLikeRegexp('connectionId') },
+    });
+    template.hasResourceProperties('AWS::Logs::LogGroup', {
+      KmsKeyId: Match.anyValue(),
+      RetentionInDays: 90,
+    });
+  });
+
+  it('routes $connect, $disconnect and the three message routes to their handlers', () => {
+    // Prepare
+    const template = synth.template(synth.stacks.api);
+
+    // Act
+    const routeKeys = Object.values(resourcesOf(template, 'AWS::ApiGatewayV2::Route')).map(
+      (r) => r.Properties?.RouteKey,
+    );
+
+    // Assess
+    expect(routeKeys.sort()).toEqual([
+      '$connect',
+      '$default',
+      '$disconnect',
+      'sendMessage',
+      'subscribeConsole',
+    ]);
+    expect(Object.keys(resourcesOf(template, 'AWS::ApiGatewayV2::Integration'))).toHaveLength(5);
+  });
+
+  it('lets the message handler start the turn workflow and post to connections', () => {
+    // Prepare
+    const template = synth.template(synth.stacks.api);
+    const role = synth.stacks.api.getLogicalId(
+      synth.stacks.api.chat.message.role!.node.defaultChild as never,
+    );
+
+    // Assess
+    template.hasResourceProperties('AWS::IAM::Policy', {
+      Roles: [{ Ref: role }],
+      PolicyDocument: {
+        Statement: Match.arrayWith([
+          Match.objectLike({
+            Action: 'execute-api:ManageConnections',
+            Resource: Match.objectLike({
+              'Fn::Join': Match.arrayWith([Match.arrayWith(['/prod/POST/@connections/*'])]),
+            }),
+          }),
+          Match.objectLike({ Action: 'states:StartExecution' }),
+        ]),
+      },
+    });
+    template.hasResourceProperties('AWS::Lambda::Function', {
+      Environment: {
+        Variables: Match.objectLike({
+          TURN_STATE_MACHINE_ARN: Match.anyValue(),
+          WEBSOCKET_CALLBACK_URL: Match.anyValue(),
+          EVENT_BUS_NAME: Match.anyValue(),
+        }),
+      },
+    });
+  });
+
+  it('requires a Cognito token on every /api route except /api/health', () => {
+    // Prepare
+    const template = synth.template(synth.stacks.api);
+    const resources = resourcesOf(template, 'AWS::ApiGateway::Resource');
+    const pathOf = (id: string): string => {
+      const props = resources[id]?.Properties as { PathPart: string; ParentId: { Ref?: string } } | undefined;
+      if (!props) return '';
+      return `${props.ParentId.Ref ? pathOf(props.ParentId.Ref) : ''}/${props.PathPart}`;
+    };
+
+    // Act
+    const methods = Object.values(resourcesOf(template, 'AWS::ApiGateway::Method')).map((m) => {
+      const props = m.Properties as {
+        HttpMethod: string;
+        AuthorizationType: string;
+        ResourceId: { Ref: string };
+      };
+      return { route: `${props.HttpMethod} ${pathOf(props.ResourceId.Ref)}`, auth: props.AuthorizationType };
+    });
+
+    // Assess
+    expect(methods).toEqual(
+      expect.arrayContaining([
+        { route: 'GET /api/health', auth: 'NONE' },
+        { route: 'GET /api/metrics', auth: 'COGNITO_USER_POOLS' },
+        { route: 'GET /api/cases', auth: 'COGNITO_USER_POOLS' },
+        { route: 'GET /api/cases/{caseId}', auth: 'COGNITO_USER_POOLS' },
+        { route: 'POST /api/cases/{caseId}/takeover', auth: 'COGNITO_USER_POOLS' },
+        { route: 'POST /api/cases/{caseId}/reply', auth: 'COGNITO_USER_POOLS' },
+        { route: 'POST /api/cases/{caseId}/resolve', auth: 'COGNITO_USER_POOLS' },
+      ]),
+    );
+    expect(methods.filter((m) => m.auth === 'NONE').map((m) => m.route)).toEqual(['GET /api/health']);
+    template.resourceCountIs('AWS::ApiGateway::Authorizer', 1);
+    template.hasResourceProperties('AWS::ApiGateway::RequestValidator', {
+      ValidateRequestBody: true,
+      ValidateRequestParameters: true,
+    });
+  });
+
+  it('logs, traces and throttles the REST stage and protects it with a WAF web ACL', () => {
+    // Prepare
+    const template = synth.template(synth.stacks.api);
+
+    // Assess
+    template.hasResourceProperties('AWS::ApiGateway::Stage', {
+      StageName: 'prod',
+      TracingEnabled: true,
+      AccessLogSetting: Match.objectLike({ DestinationArn: Match.anyValue() }),
+      MethodSettings: [
+        Match.objectLike({ LoggingLevel: 'ERROR', ThrottlingBurstLimit: 100, ThrottlingRateLimit: 50 }),
+      ],
+    });
+    template.hasResourceProperties('AWS::WAFv2::WebACL', {
+      Scope: 'REGIONAL',
+      Rules: [
+        Match.objectLike({
+          Name: 'RateLimitPerIp',
+          Statement: { RateBasedStatement: Match.objectLike({ AggregateKeyType: 'IP' }) },
+        }),
+        Match.objectLike({ Name: 'AWSManagedRulesCommonRuleSet' }),
+        Match.objectLike({ Name: 'AWSManagedRulesKnownBadInputsRuleSet' }),
+      ],
+    });
+    const stage = Object.keys(resourcesOf(template, 'AWS::ApiGateway::Stage'))[0]!;
+    template.hasResourceProperties('AWS::WAFv2::WebACLAssociation', {
+      ResourceArn: { 'Fn::Join': ['', Match.arrayWith([{ Ref: stage }])] },
+    });
+  });
+
+  it('gives operators a user pool with groups, a strong password policy and mandatory MFA', () => {
+    // Prepare
+    const template = synth.template(synth.stacks.identity);
+
+    // Assess
+    template.hasResourceProperties('AWS::Cognito::UserPool', {
+      MfaConfiguration: 'ON',
+      Policies: {
+        PasswordPolicy: Match.objectLike({
+          MinimumLength: 12,
+          RequireLowercase: true,
+          RequireUppercase: true,
+          RequireNumbers: true,
+          RequireSymbols: true,
+        }),
+      },
+    });
+    for (const group of ['agent', 'supervisor', 'admin']) {
+      template.hasResourceProperties('AWS::Cognito::UserPoolGroup', { GroupName: group });
+    }
+  });
+});
+
+describe('workflow stack', () => {
+  it('runs the turn definition as an Express state machine with full, encrypted logging and tracing', () => {
+    // Prepare
+    const template = synth.template(synth.stacks.workflow);
+
+    // Assess
+    template.hasResourceProperties('AWS::StepFunctions::StateMachine', {
+      StateMachineType: 'EXPRESS',
+      TracingConfiguration: { Enabled: true },
+      LoggingConfiguration: {
+        Level: 'ALL',
+        IncludeExecutionData: true,
+        Destinations: [{ CloudWatchLogsLogGroup: { LogGroupArn: Match.anyValue() } }],
+      },
+    });
+    template.hasResourceProperties('AWS::Logs::LogGroup', {
+      LogGroupName: Match.stringLikeRegexp('^/aws/vendedlogs/states/'),
+      KmsKeyId: Match.anyValue(),
+    });
+  });
+
+  it('ships a valid ASL whose substitutions are exactly the four agent functions', () => {
+    // Prepare
+    const validate = createRequire(import.meta.url)('asl-validator') as (definition: unknown) => {
+      isValid: boolean;
+      errorsText: (separator?: string) => string;
+    };
+    const asl = readFileSync(TURN_DEFINITION_PATH, 'utf8');
+    const template = synth.template(synth.stacks.workflow);
+    const functions = resourcesOf(template, 'AWS::Lambda::Function');
+
+    // Act
+    const result = validate(JSON.parse(asl));
+    const machine = Object.values(resourcesOf(template, 'AWS::StepFunctions::StateMachine'))[0]!;
+    const substitutions = machine.Properties?.DefinitionSubstitutions as Record<
+      string,
+      { 'Fn::GetAtt': [string, string] }
+    >;
+    const placeholders = new Set([...asl.matchAll(/\$\{(\w+)\}/g)].map((m) => m[1]));
+
+    // Assess
+    expect(result.isValid, result.errorsText('\n')).toBe(true);
+    expect(new Set(Object.keys(substitutions))).toEqual(placeholders);
+    expect(Object.keys(substitutions).sort()).toEqual([
+      'AnswerFunctionArn',
+      'ClassifyFunctionArn',
+      'EscalateFunctionArn',
+      'RetrieveFunctionArn',
+    ]);
+    for (const [name, value] of Object.entries(substitutions)) {
+      const [logicalId, attribute] = value['Fn::GetAtt'];
+      expect(functions[logicalId], `${name} → ${logicalId}`).toBeDefined();
+      expect(attribute).toBe('Arn');
+    }
+  });
+
+  it('invokes only the four agent functions from the state machine, without version wildcards', () => {
+    // Prepare
+    const workflow = synth.stacks.workflow;
+    const role = workflow.getLogicalId(workflow.turns.stateMachine.role.node.defaultChild as never);
+    const policy = Object.values(resourcesOf(synth.template(workflow), 'AWS::IAM::Policy')).find((p) =>
+      JSON.stringify(p.Properties?.Roles).includes(role),
+    )!;
+
+    // Act
+    const invoke = statementsOf(policy).filter((s) => list(s.Action).includes('lambda:InvokeFunction'));
+
+    // Assess
+    expect(invoke).toHaveLength(1);
+    expect(invoke[0]!.Resource).toHaveLength(4);
+    expect(JSON.stringify(invoke[0]!.Resource)).not.toContain(':*');
+  });
+
+  it('queues escalations with SSE, SSL-only access and a dead-letter queue after 3 receives', () => {
+    // Prepare
+    const template = synth.template(synth.stacks.workflow);
+
+    // Assess
+    template.hasResourceProperties('AWS::SQS::Queue', {
+      SqsManagedSseEnabled: true,
+      RedrivePolicy: { deadLetterTargetArn: Match.anyValue(), maxReceiveCount: 3 },
+    });
+    for (const queue of Object.values(resourcesOf(template, 'AWS::SQS::Queue'))) {
+      expect(queue.Properties).toMatchObject({ SqsManagedSseEnabled: true });
+    }
+    const queues = Object.keys(resourcesOf(template, 'AWS::SQS::Queue'));
+    const sslOnly = Object.values(resourcesOf(template, 'AWS::SQS::QueuePolicy')).filter((p) =>
+      JSON.stringify(p.Properties).includes('"aws:SecureTransport":"false"'),
+    );
+    expect(sslOnly).toHaveLength(queues.length);
+    template.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
+      FunctionResponseTypes: ['ReportBatchItemFailures'],
+    });
+  });
+
+  it('routes every EVENT_ROUTES entry to its consumer with retries and a dead-letter queue', () => {
+    // Prepare
+    const template = synth.template(synth.stacks.workflow);
+
+    // Act
+    const rules = Object.values(resourcesOf(template, 'AWS::Events::Rule'));
+
+    // Assess
+    expect(rules).toHaveLength(EVENT_ROUTES.length);
+    for (const route of EVENT_ROUTES) {
+      template.hasResourceProperties('AWS::Events::Rule', {
+        EventPattern: route.pattern,
+        Targets: [
+          Match.objectLike({
+            DeadLetterConfig: { Arn: Match.anyValue() },
+            RetryPolicy: Match.objectLike({ MaximumRetryAttempts: Match.anyValue() }),
+          }),
+        ],
+      });
+    }
+  });
+
+  it('scopes Bedrock to the configured models, and only for the answer stage', () => {
+    // Prepare
+    const { region, account, bedrockSimpleModelId, bedrockComplexModelId } = synth.config;
+    const bedrock = allResources('AWS::IAM::Policy').flatMap(([id, policy]) =>
+      statementsOf(policy)
+        .filter((s) => list(s.Action).some((a) => a.startsWith('bedrock:')))
+        .map((s) => ({ id, statement: s })),
+    );
+
+    // Act
+    const resources = bedrock.flatMap(({ statement }) => list(statement.Resource as string | string[]));
+    const text = JSON.stringify(resources);
+
+    // Assess
+    expect(new Set(bedrock.map((b) => b.id)).size).toBe(1);
+    expect(bedrock[0]!.id).toMatch(/^TurnsAnswer/);
+    expect(bedrock.every(({ statement }) => list(statement.Action).join() === 'bedrock:InvokeModel')).toBe(
+      true,
+    );
+    for (const modelId of [bedrockSimpleModelId, bedrockComplexModelId]) {
+      expect(text).toContain(`:bedrock:${region}:${account}:inference-profile/${modelId}`);
+      expect(text).toContain(`:bedrock:*::foundation-model/${modelId.replace(/^us\./, '')}`);
+    }
+    for (const { statement } of bedrock) {
+      const arns = JSON.stringify(statement.Resource);
+      if (arns.includes('foundation-model')) {
+        expect(JSON.stringify(statement.Condition)).toMatch(
+          /^\{"StringEquals":\{"bedrock:InferenceProfileArn":.*inference-profile\//,
+        );
+      }
+    }
+  });
+});
+
+describe('IAM across the app', () => {
+  it('grants no Action "*" and uses Resource "*" only for X-Ray and log delivery', () => {
+    // Prepare
+    const unscopable =
+      /^(xray:(PutTraceSegments|PutTelemetryRecords|GetSamplingRules|GetSamplingTargets)|logs:(CreateLogDelivery|GetLogDelivery|UpdateLogDelivery|DeleteLogDelivery|ListLogDeliveries|PutResourcePolicy|DescribeResourcePolicies|DescribeLogGroups))$/;
+
+    // Act
+    const statements = allResources('AWS::IAM::Policy').flatMap(([, policy]) => statementsOf(policy));
+
+    // Assess
+    expect(statements.length).toBeGreaterThan(20);
+    for (const statement of statements) {
+      for (const action of list(statement.Action)) {
+        expect(action).not.toBe('*');
+        expect(action).not.toMatch(/:\*$/);
+      }
+      if (statement.Resource === '*') {
+        expect(
+          list(statement.Action).every((a) => unscopable.test(a)),
+          JSON.stringify(statement),
+        ).toBe(true);
+      }
+    }
+  });
+
+  it('uses no AWS managed policy except the API Gateway account logging role', () => {
+    // Act
+    const managed = allResources('AWS::IAM::Role').filter(([, role]) => role.Properties?.ManagedPolicyArns);
+
+    // Assess
+    expect(managed.map(([id]) => id)).toEqual([expect.stringMatching(/^ApiGatewayLoggingRole/)]);
+  });
+});
+
+describe('observability stack', () => {
+  it('alarms on dead letters, REST 5xx, workflow failures, low automation and cost anomalies', () => {
+    // Prepare
+    const template = synth.template(synth.stacks.observability);
+    const topic = Object.keys(resourcesOf(template, 'AWS::SNS::Topic'))[0]!;
+
+    // Act
+    const alarms = Object.values(resourcesOf(template, 'AWS::CloudWatch::Alarm')).map(
+      (a) => a.Properties as Record<string, unknown>,
+    );
+    const text = JSON.stringify(alarms);
+
+    // Assess
+    expect(alarms.filter((a) => a.MetricName === 'ApproximateNumberOfMessagesVisible')).toHaveLength(
+      synth.stacks.workflow.deadLetterQueues.size,
+    );
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      MetricName: '5XXError',
+      Namespace: 'AWS/ApiGateway',
+    });
+    expect(text).toContain('ExecutionsFailed');
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      ComparisonOperator: 'LessThanThreshold',
+      Threshold: synth.config.automationTarget,
+      Metrics: Match.arrayWith([
+        Match.objectLike({ Expression: 'answered / (answered + escalated)' }),
+        Match.objectLike({ Id: 'answered', MetricStat: Match.objectLike({ Period: 3600 }) }),
+      ]),
+    });
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      ComparisonOperator: 'GreaterThanUpperThreshold',
+      ThresholdMetricId: Match.anyValue(),
+      Metrics: Match.arrayWith([
+        Match.objectLike({ Expression: Match.stringLikeRegexp('ANOMALY_DETECTION_BAND') }),
+      ]),
+    });
+    for (const alarm of alarms) expect(alarm.AlarmActions).toEqual([{ Ref: topic }]);
+    template.hasResourceProperties('AWS::SNS::Topic', { KmsMasterKeyId: Match.anyValue() });
+  });
+
+  it('reads only metric names the handlers emit, and every name it declares', () => {
+    // Prepare
+    const template = synth.template(synth.stacks.observability);
+    const bodies = Object.values(resourcesOf(template, 'AWS::CloudWatch::Dashboard')).map((d) =>
+      JSON.stringify(d.Properties?.DashboardBody),
+    );
+
+    // Act: metric arrays ["SupportMax","<name>",...] and SEARCH expressions MetricName="<name>"
+    const used = new Set(
+      bodies.flatMap((body) => [
+        ...[...body.matchAll(new RegExp(`\\[\\\\"${METRIC_NAMESPACE}\\\\",\\\\"(\\w+)\\\\"`, 'g'))].map(
+          (m) => m[1]!,
+        ),
+        ...[...body.matchAll(/MetricName=\\\\\\"(\w+)\\\\\\"/g)].map((m) => m[1]!),
+      ]),
+    );
+
+    // Assess
+    expect(bodies).toHaveLength(3);
+    expect(DASHBOARD_METRIC_NAMES.every((name) => ALL_METRIC_NAMES.includes(name))).toBe(true);
+    expect([...used].filter((name) => !(ALL_METRIC_NAMES as readonly string[]).includes(name))).toEqual([]);
+    expect([...used].sort()).toEqual([...DASHBOARD_METRIC_NAMES].sort());
+  });
+});
+
+describe('cdk-nag and bundles', () => {
+  it('passes the AWS Solutions checks with no unacknowledged finding', () => {
+    // Act
+    const report = new AwsSolutionsChecks().validateScope(synth.app);
+
+    // Assess
+    const findings = report.violations.map(
+      (v) => `${v.ruleName}: ${v.violatingResources.map((r) => r.constructPath).join(', ')}`,
+    );
+    expect(findings).toEqual([]);
+    for (const stack of Object.values(synth.stacks)) {
+      expect(Annotations.fromStack(stack).findError('*', Match.stringLikeRegexp('AwsSolutions-.*'))).toEqual(
+        [],
+      );
+    }
+  });
+
+  it('keeps every function bundle under 1 MB (engine assets live in the layer)', () => {
+    // Prepare
+    const dirSize = (dir: string): number =>
+      readdirSync(dir).reduce((sum, entry) => {
+        const path = join(dir, entry);
+        return sum + (statSync(path).isDirectory() ? dirSize(path) : statSync(path).size);
+      }, 0);
+
+    // Act
+    const bundles = allResources('AWS::Lambda::Function').map(([id, fn]) => ({
+      id,
+      size: dirSize(join(synth.outdir, fn.Metadata!['aws:asset:path']!)),
+    }));
+
+    // Assess
+    expect(bundles).toHaveLength(13);
+    for (const bundle of bundles) expect(bundle.size, bundle.id).toBeLessThan(1024 * 1024);
+  });
+
+  it('bundles each handler as minified ESM with the require banner, a source map and the SDK left out', () => {
+    // Act
+    const bundles = allResources('AWS::Lambda::Function').map(([, fn]) =>
+      join(synth.outdir, fn.Metadata!['aws:asset:path']!),
+    );
+
+    // Assess
+    for (const dir of bundles) {
+      const code = readFileSync(join(dir, 'index.mjs'), 'utf8');
+      expect(code.startsWith("import { createRequire } from 'module'; const require = createRequire(")).toBe(
+        true,
+      );
+      expect(existsSync(join(dir, 'index.mjs.map'))).toBe(true);
+      expect(code).not.toContain('class BedrockRuntimeClient');
+      // Minified: a few very long lines (template literals keep their own line breaks).
+      expect(code.length / code.split('\n').length).toBeGreaterThan(1000);
+    }
+  });
+
+  it('puts models, the KB and the embedding packages where the engine functions look for them', () => {
+    // Prepare
+    const [, layer] = allResources('AWS::Lambda::LayerVersion')[0]!;
+    const root = join(synth.outdir, layer.Metadata!['aws:asset:path']!);
+    const atOpt = (path: string) => join(root, path.replace(/^\/opt\//, ''));
+
+    // Assess
+    expect(existsSync(join(atOpt(ENGINE_ENVIRONMENT.MODELS_DIR), 'classifier.json'))).toBe(true);
+    expect(readdirSync(atOpt(ENGINE_ENVIRONMENT.KNOWLEDGE_BASE_PATH)).some((f) => f.endsWith('.jsonl'))).toBe(
+      true,
+    );
+    for (const pkg of ['core', 'embeddings', 'model-embeddings-en']) {
+      expect(existsSync(join(root, 'nodejs', 'node_modules', '@energetic-ai', pkg, 'package.json'))).toBe(
+        true,
+      );
+    }
+    expect(existsSync(join(root, 'nodejs', 'node_modules', 'node-fetch', 'package.json'))).toBe(true);
+  });
+});
