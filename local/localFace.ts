@@ -112,6 +112,7 @@ export async function startLocalFace(options: LocalFaceOptions): Promise<LocalFa
       AWS_ENDPOINT_URL_SQS: sqs.endpoint,
       ESCALATION_QUEUE_URL: escalations.queueUrl,
       EVENT_BUS_NAME: 'supportmax',
+      CONSOLE_FEED: 'open',
       TURN_STATE_MACHINE_ARN,
       KNOWLEDGE_BASE_OVERLAY: join(dataDir, 'kb.jsonl'),
       EMBEDDING_CACHE_PATH: join(dataDir, 'kb-embeddings.jsonl'),

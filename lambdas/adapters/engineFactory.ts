@@ -5,7 +5,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { ConfidenceModel, type SerializedConfidenceModel } from '#core/confidence';
-import { ConversationEngine } from '#core/conversationEngine';
+import { ConversationEngine, type ConversationEngineDependencies } from '#core/conversationEngine';
 import { DEFAULT_CONFIDENCE_THRESHOLD, EscalationPolicy } from '#core/escalationPolicy';
 import { ExtractiveAnswerer } from '#core/extractiveAnswerer';
 import { FaqRanker, type SerializedRanker } from '#core/faqRanker';
@@ -13,6 +13,7 @@ import { buildKnowledgeIndex, type KnowledgeIndexOptions } from '#core/knowledge
 import type { Clock, Embedder, ModelProvider } from '#core/ports';
 import { type SerializedClassifier, SupportClassifier } from '#core/supportClassifier';
 import type { Faq } from '#core/types';
+import { exactVectorSearch, type VectorSearchFactory } from '#core/vectorSearch';
 import { EmbeddingStore } from './embeddingStore';
 import { hnswVectorSearch } from './hnswVectorSearch';
 import { UseLiteEmbedder } from './useLiteEmbedder';
@@ -57,7 +58,19 @@ export interface EngineOptions extends KnowledgeIndexOptions {
   /** @default DEFAULT_CONFIDENCE_THRESHOLD */
   readonly confidenceThreshold?: number;
   readonly clock?: Clock;
+  /** External candidate search (OpenSearch). @default the index's own BM25F + vectors */
+  readonly search?: ConversationEngineDependencies['search'];
 }
+
+/** HNSW when the native module loads (it is not in the Lambda layer), else the exact scan. */
+const hnswOrExact = (): VectorSearchFactory => (vectors, dimensions) => {
+  try {
+    return hnswVectorSearch()(vectors, dimensions);
+  } catch (error) {
+    console.warn(`hnswlib-node unavailable (${(error as Error).message}); using the exact vector scan`);
+    return exactVectorSearch(vectors, dimensions);
+  }
+};
 
 /** Above this many FAQs, vector candidates come from an HNSW graph instead of an exact scan. */
 export const HNSW_ABOVE_FAQS = 2000;
@@ -65,7 +78,7 @@ export const HNSW_ABOVE_FAQS = 2000;
 export async function createConversationEngine(options: EngineOptions): Promise<ConversationEngine> {
   const { artefacts } = options;
   const vectorSearchFactory =
-    options.vectorSearchFactory ?? (options.faqs.length > HNSW_ABOVE_FAQS ? hnswVectorSearch() : undefined);
+    options.vectorSearchFactory ?? (options.faqs.length > HNSW_ABOVE_FAQS ? hnswOrExact() : undefined);
   return new ConversationEngine({
     embedder: options.embedder,
     classifier: new SupportClassifier(artefacts.classifier),
@@ -80,6 +93,7 @@ export async function createConversationEngine(options: EngineOptions): Promise<
     }),
     model: options.model ?? new ExtractiveAnswerer(options.clock),
     clock: options.clock,
+    search: options.search,
   });
 }
 

@@ -10,6 +10,7 @@ import { type ConfidenceModel, confidenceFeatures } from './confidence';
 import { readSentiment, requestsHuman, type SentimentReading } from './customerSentiment';
 import type { EscalationDecision, EscalationPolicy, EscalationReason } from './escalationPolicy';
 import type { FaqRanker, RankedFaq } from './faqRanker';
+import type { FaqSearch } from './faqSearch';
 import type { KnowledgeIndex } from './knowledgeIndex';
 import { maskPii } from './piiMasking';
 import type { AnswerResult, Clock, Embedder, ModelProvider } from './ports';
@@ -89,10 +90,17 @@ export interface ConversationEngineDependencies {
   readonly policy: EscalationPolicy;
   readonly model: ModelProvider;
   readonly clock?: Clock;
+  /**
+   * An external search backend (OpenSearch on AWS) that picks the candidate FAQs, with the embedder its
+   * vectors come from. @default the knowledge index's own BM25F and vector search
+   */
+  readonly search?: { readonly backend: FaqSearch; readonly embedder: Embedder };
 }
 
 /** Passages whose ranker share is at least this fraction are given to the model beside the best one. */
 const SUPPORTING_PASSAGE_SHARE = 0.2;
+/** Candidates asked of an external search backend per retriever. */
+const EXTERNAL_CANDIDATES = 30;
 /** Candidates kept in the retrieval outcome (handoff packets show what was tried). */
 const CANDIDATES_KEPT = 5;
 
@@ -218,16 +226,25 @@ export class ConversationEngine {
     return { kind: 'answer', ...answer, analysis, latencyMs: this.clock.now() - started };
   }
 
+  private async externalCandidates(text: string) {
+    const search = this.deps.search;
+    if (!search) return undefined;
+    const [vector] = await search.embedder.embed([text]);
+    const hits = await search.backend.search({ text, vector: vector! }, EXTERNAL_CANDIDATES);
+    return { lexical: hits.lexical.map((h) => h.faqId), vector: hits.vector.map((h) => h.faqId) };
+  }
+
   private async rankAndDecide(message: ClassifiedMessage) {
     const { embedder, knowledge, ranker, policy } = this.deps;
     const started = performance.now();
     const [vector] = await embedder.embed([message.maskedText]);
     const query = knowledge.analyzeQuery(message.maskedText, vector!);
     const ranked = ranker.rank(
-      knowledge.candidates(query, {
-        intent: message.intent.distribution,
-        productArea: message.productArea.distribution,
-      }),
+      knowledge.candidates(
+        query,
+        { intent: message.intent.distribution, productArea: message.productArea.distribution },
+        await this.externalCandidates(message.maskedText),
+      ),
     );
     const confidence = this.deps.confidence.confidence(
       confidenceFeatures(ranked, message.intent.probability, query.terms.length),

@@ -27,3 +27,10 @@ export interface FaqSearch {
   upsert(items: readonly { readonly faq: Faq; readonly vector: Float32Array }[]): Promise<void>;
   remove(faqIds: readonly string[]): Promise<void>;
 }
+
+/**
+ * The text an FAQ's indexed vector embeds: its question and alternate phrasings, one per line. Whatever
+ * writes vectors into a FaqSearch (the KB indexer, the local face) embeds this, so they stay comparable.
+ */
+export const faqEmbeddingText = (faq: Pick<Faq, 'question' | 'alternates'>): string =>
+  `${faq.question}\n${faq.alternates.join('\n')}`;

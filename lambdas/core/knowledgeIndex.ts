@@ -79,6 +79,12 @@ export const RANKER_FEATURES = [
   'lexTimesSim',
 ] as const;
 
+/** Candidate FAQ ids chosen by an external search backend, best first. */
+export interface ExternalCandidates {
+  readonly lexical: readonly string[];
+  readonly vector: readonly string[];
+}
+
 export interface Candidate {
   readonly doc: number;
   readonly faq: Faq;
@@ -158,15 +164,20 @@ export class KnowledgeIndex {
   }
 
   /** Union of the lexical and vector candidates with their ranking features. */
-  candidates(query: AnalyzedQuery, priors: QueryPriors = {}): Candidate[] {
+  candidates(query: AnalyzedQuery, priors: QueryPriors = {}, external?: ExternalCandidates): Candidate[] {
     const k = this.candidatesPerRetriever;
-    const lexicalHits = this.lexical.search(query.terms, k);
-    const vectorHits = this.vectorCandidates(query.vector, k);
+    // An external search backend (OpenSearch) may choose the candidates; features are computed here either way.
+    const lexicalHits = external
+      ? this.docsOf(external.lexical).map((doc) => ({ doc, score: this.lexical.score(query.terms, doc) }))
+      : this.lexical.search(query.terms, k);
+    const vectorHits = external
+      ? this.docsOf(external.vector).map((id) => ({ id, score: 0 }))
+      : this.vectorCandidates(query.vector, k);
     const lexRank = new Map(lexicalHits.map((hit, rank) => [hit.doc, rank]));
     const vecRank = new Map(vectorHits.map((hit, rank) => [hit.id, rank]));
     const lexScore = new Map(lexicalHits.map((hit) => [hit.doc, hit.score]));
     const docs = [...new Set([...lexicalHits.map((h) => h.doc), ...vectorHits.map((h) => h.id)])];
-    const maxLex = lexicalHits[0]?.score ?? 0;
+    const maxLex = Math.max(0, ...lexicalHits.map((hit) => hit.score));
     const queryNorm = this.queryNorm(query.terms);
 
     const sims = docs.map((doc) => this.similarities(query.vector, doc));
@@ -198,6 +209,11 @@ export class KnowledgeIndex {
       ]);
       return { doc, faq, features };
     });
+  }
+
+  /** Docs of the given FAQ ids that this index holds, in order. */
+  private docsOf(faqIds: readonly string[]): number[] {
+    return faqIds.map((id) => this.byId.get(id)).filter((doc): doc is number => doc !== undefined);
   }
 
   /** The k FAQs whose nearest question/alternate (or centroid) vector is closest to the query. */

@@ -127,6 +127,20 @@ export class LexicalIndex {
     return hits;
   }
 
+  /** The combined BM25F score `search` would give one document. */
+  score(queryTerms: readonly string[], doc: number): number {
+    let score = 0;
+    for (const term of new Set(queryTerms)) {
+      const id = this.vocabulary.get(term);
+      if (id === undefined) continue;
+      const p = this.findPosting(id, doc);
+      if (p < 0) continue;
+      const tf = this.weightedTf(p, doc);
+      score += (this.idfs[id]! * tf) / (this.k1 + tf);
+    }
+    return score;
+  }
+
   /** Plain BM25 score of one document on one field, for reranking features. */
   fieldScore(queryTerms: readonly string[], doc: number, field: number): number {
     let score = 0;

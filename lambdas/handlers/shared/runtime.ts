@@ -19,8 +19,10 @@ import {
 import { createEmbeddedEngine } from '#adapters/engineFactory';
 import { EventBridgePublisher } from '#adapters/eventBridgePublisher';
 import { FileKnowledgeBaseStore, loadKnowledgeBaseFiles } from '#adapters/fileKnowledgeBaseStore';
+import { OpenSearchFaqSearch } from '#adapters/openSearchFaqSearch';
 import { SqsEscalationQueue } from '#adapters/sqsEscalationQueue';
 import { TABLES } from '#adapters/tableDefinitions';
+import { TitanEmbedder } from '#adapters/titanEmbedder';
 import { SfnTurnWorkflow } from '#adapters/turnWorkflow';
 import { WebSocketNotifier } from '#adapters/websocketNotifier';
 import type { ConversationEngine } from '#core/conversationEngine';
@@ -108,9 +110,26 @@ async function knowledgeBase() {
   return [...byId.values()];
 }
 
+/** OpenSearch Serverless + Titan query vectors when SEARCH_BACKEND=opensearch; else the in-memory index. */
+function searchBackend() {
+  if ((optionalEnv('SEARCH_BACKEND') ?? 'embedded') !== 'opensearch') return undefined;
+  return {
+    backend: OpenSearchFaqSearch.forServerless({
+      endpoint: requireEnv('OPENSEARCH_ENDPOINT'),
+      region: requireEnv('AWS_REGION'),
+      index: optionalEnv('OPENSEARCH_INDEX') ?? 'faqs',
+    }),
+    embedder: new TitanEmbedder({
+      client: new BedrockRuntimeClient({}),
+      modelId: optionalEnv('TITAN_MODEL_ID') ?? 'amazon.titan-embed-text-v2:0',
+    }),
+  };
+}
+
 export const engine = once(
   async (): Promise<ConversationEngine> =>
     createEmbeddedEngine({
+      search: searchBackend(),
       faqs: await knowledgeBase(),
       model: modelProvider(),
       confidenceThreshold: optionalEnv('CONFIDENCE_THRESHOLD')

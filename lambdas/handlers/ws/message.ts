@@ -6,6 +6,7 @@ import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { Context } from 'aws-lambda';
 import { errorFrame, MAX_MESSAGE_CHARS, sendMessageSchema } from '#core/chatProtocol';
 import { METRICS } from '#core/metricNames';
+import { optionalEnv } from '../shared/env';
 import { instrumented } from '../shared/middleware';
 import { logger, metrics } from '../shared/powertools';
 import { notifier, supportDesk } from '../shared/runtime';
@@ -81,6 +82,14 @@ export const handler = instrumented(async (event: WebSocketRequest, _context: Co
       return { statusCode: 200 };
     }
     case 'subscribeConsole':
+      // The live case feed carries customer data. Until operator sign-in reaches the WebSocket it is only
+      // open where CONSOLE_FEED=open (the local face); elsewhere consoles poll the authenticated REST API.
+      if (optionalEnv('CONSOLE_FEED') !== 'open') {
+        await reply(
+          errorFrame('Unauthorized', 'the live console feed needs operator sign-in; poll /api/cases instead'),
+        );
+        return { statusCode: 200 };
+      }
       await supportDesk().subscribeOperator(connectionId);
       return { statusCode: 200 };
     default:
