@@ -88,6 +88,12 @@ export interface LocalGatewayOptions {
   maxRequestBytes?: number;
   /** API Gateway's integration timeout: REST answers 504, WebSocket sends a timeout frame. @default 29000 */
   integrationTimeoutMs?: number;
+  /**
+   * WebSocket message invocations running at once (a Lambda concurrency limit). Further messages wait in
+   * order, and once that queue is long the sockets stop being read, so overload becomes TCP
+   * backpressure on the clients instead of timeouts. @default unlimited
+   */
+  maxConcurrentMessages?: number;
   /** @default console */
   logger?: GatewayLogger;
 }
@@ -118,6 +124,7 @@ export async function startLocalGateway(options: LocalGatewayOptions): Promise<L
   const maxMessageBytes = options.maxMessageBytes ?? MiB;
   const maxRequestBytes = options.maxRequestBytes ?? MiB;
   const timeoutMs = options.integrationTimeoutMs ?? 29_000;
+  const admission = new MessageAdmission(options.maxConcurrentMessages ?? Number.POSITIVE_INFINITY);
   const router = new RestRouter(options.rest);
   const staticSite = options.staticFiles ? await StaticSite.open(options.staticFiles) : undefined;
   const wsRoutes = options.websocket.routes;
@@ -305,7 +312,8 @@ export async function startLocalGateway(options: LocalGatewayOptions): Promise<L
         ws.close(1003, 'Binary frames are not supported');
         return;
       }
-      track(dispatchMessage(connection, rawDataToBuffer(data).toString('utf8')));
+      const body = rawDataToBuffer(data).toString('utf8');
+      track(admission.run(ws, () => dispatchMessage(connection, body)));
     });
     ws.once('close', (code: number, reason: Buffer) => {
       connections.delete(peer.connectionId);
@@ -1079,4 +1087,42 @@ function errorDetails(error: unknown): { error: string; stack?: string } {
   return error instanceof Error
     ? { error: `${error.name}: ${error.message}`, stack: error.stack }
     : { error: String(error) };
+}
+
+/** Bounded concurrency for WebSocket message handlers, with socket-level backpressure when saturated. */
+class MessageAdmission {
+  private active = 0;
+  private readonly queue: (() => void)[] = [];
+  private readonly paused = new Set<WebSocket>();
+
+  constructor(private readonly limit: number) {}
+
+  run(ws: WebSocket, work: () => Promise<void>): Promise<void> {
+    return new Promise<void>((resolve) => {
+      const start = () => {
+        this.active++;
+        work()
+          .catch(() => undefined)
+          .finally(() => {
+            this.release();
+            resolve();
+          });
+      };
+      if (this.active < this.limit) return start();
+      this.queue.push(start);
+      if (this.queue.length >= this.limit && ws.readyState === ws.OPEN && !this.paused.has(ws)) {
+        ws.pause();
+        this.paused.add(ws);
+      }
+    });
+  }
+
+  private release() {
+    this.active--;
+    this.queue.shift()?.();
+    if (this.queue.length < this.limit / 2 && this.paused.size) {
+      for (const ws of this.paused) if (ws.readyState === ws.OPEN) ws.resume();
+      this.paused.clear();
+    }
+  }
 }

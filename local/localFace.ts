@@ -164,6 +164,8 @@ export async function startLocalFace(options: LocalFaceOptions): Promise<LocalFa
     });
     const turnMachine = new LocalStateMachine(definition, {
       name: 'supportmax-turn',
+      // Bounded like a Lambda concurrency limit: past saturation turns queue instead of all timing out.
+      maxConcurrentExecutions: 16,
       resources: {
         [lambdaArn('classify')]: invoke(handlers.classify, 'classify'),
         [lambdaArn('retrieve')]: invoke(handlers.retrieve, 'retrieve'),
@@ -230,6 +232,7 @@ export async function startLocalFace(options: LocalFaceOptions): Promise<LocalFa
         dir: join(ROOT, 'web'),
         pages: { '/': 'index.html', '/console': 'console.html', '/metrics': 'metrics.html' },
       },
+      maxConcurrentMessages: 32,
       logger: { info: () => undefined, error: (message, extra) => log.error(message, extra) },
     });
     closers.push(() => gateway.close());

@@ -50,6 +50,11 @@ export interface LocalStateMachineOptions {
   readonly name: string;
   /** Fixed pause between retries instead of IntervalSeconds × BackoffRate (fast tests). */
   readonly retryIntervalMs?: number;
+  /**
+   * Executions running at once; later ones wait their turn (like a Lambda concurrency limit), so an
+   * overload queues work instead of thrashing every execution into a timeout. @default unlimited
+   */
+  readonly maxConcurrentExecutions?: number;
 }
 
 export interface LocalExecution {
@@ -68,9 +73,13 @@ export class LocalStateMachine {
   private readonly machine: StateMachine;
   private readonly taskHandlers: TaskHandlers;
   private readonly retryIntervals: Record<string, number>;
+  private readonly maxConcurrent: number;
+  private running = 0;
+  private readonly waiting: (() => void)[] = [];
 
   constructor(definition: object | string, options: LocalStateMachineOptions) {
     this.name = options.name;
+    this.maxConcurrent = options.maxConcurrentExecutions ?? Number.POSITIVE_INFINITY;
     const parsed = parseDefinition(definition, options.name);
     // The validator annotates states in place; keep the caller's object untouched.
     // ARNs are not checked: locally every Resource is bound to a function, whatever its value.
@@ -97,17 +106,43 @@ export class LocalStateMachine {
   start(input: unknown): LocalExecution {
     const executionName = randomUUID();
     const executionId = `${LOCAL_ARN_PREFIX}:execution:${this.name}:${executionName}`;
-    const execution = this.machine.run(toJson(input, 'execution input') as never, {
-      overrides: {
-        taskResourceLocalHandlers: this.taskHandlers,
-        retryIntervalOverrides: this.retryIntervals,
-      },
-      context: {
-        Execution: { Id: executionId, Name: executionName },
-        StateMachine: { Id: `${LOCAL_ARN_PREFIX}:stateMachine:${this.name}`, Name: this.name },
-      },
+    const json = toJson(input, 'execution input');
+    const result = this.slot().then(async () => {
+      try {
+        return await this.machine.run(json as never, {
+          overrides: {
+            taskResourceLocalHandlers: this.taskHandlers,
+            retryIntervalOverrides: this.retryIntervals,
+          },
+          context: {
+            Execution: { Id: executionId, Name: executionName },
+            StateMachine: { Id: `${LOCAL_ARN_PREFIX}:stateMachine:${this.name}`, Name: this.name },
+          },
+        }).result;
+      } finally {
+        this.running--;
+        this.waiting.shift()?.();
+      }
     });
-    return { executionId, result: execution.result };
+    return { executionId, result };
+  }
+
+  /** Executions started and not finished, including those waiting for a slot. */
+  get inFlight(): number {
+    return this.running + this.waiting.length;
+  }
+
+  private slot(): Promise<void> {
+    if (this.running < this.maxConcurrent) {
+      this.running++;
+      return Promise.resolve();
+    }
+    return new Promise((resolve) =>
+      this.waiting.push(() => {
+        this.running++;
+        resolve();
+      }),
+    );
   }
 
   run(input: unknown): Promise<unknown> {

@@ -15,7 +15,8 @@ export const EVENT_ROUTES = [
     consumer: 'consoleNotifier',
     pattern: {
       source: [EVENT_SOURCE],
-      'detail-type': ['MessageReceived', 'AgentReplied', 'ConversationResolved'],
+      // New messages of escalated conversations reach the consoles from the message handler directly.
+      'detail-type': ['AgentReplied', 'ConversationResolved'],
     },
   },
 ] as const;

@@ -8,9 +8,9 @@
  * Writes become searchable after the collection's refresh (seconds), so a lookup can miss a document
  * indexed moments earlier; search results are therefore de-duplicated by faqId.
  */
-import { defaultProvider } from '@aws-sdk/credential-provider-node';
-import { type API, Client, errors, type Types } from '@opensearch-project/opensearch';
-import { AwsSigv4Signer } from '@opensearch-project/opensearch/aws';
+// Types only at load time: the client itself is imported on first use (forServerless), so functions that
+// bundle this module without using it do not carry the OpenSearch client (it ships in the engine layer).
+import type { API, Client, Types } from '@opensearch-project/opensearch';
 import type { FaqSearch, FaqSearchHit, FaqSearchQuery } from '#core/faqSearch';
 import type { Faq } from '#core/types';
 
@@ -95,8 +95,13 @@ export class OpenSearchFaqSearch implements FaqSearch {
   }
 
   /** A client for an AOSS collection, signing every request with SigV4 for service 'aoss'. */
-  static forServerless(options: ServerlessFaqSearchOptions): OpenSearchFaqSearch {
+  static async forServerless(options: ServerlessFaqSearchOptions): Promise<OpenSearchFaqSearch> {
     const { endpoint, region, getCredentials, ...rest } = options;
+    const [{ Client }, { AwsSigv4Signer }, { defaultProvider }] = await Promise.all([
+      import('@opensearch-project/opensearch'),
+      import('@opensearch-project/opensearch/aws'),
+      import('@aws-sdk/credential-provider-node'),
+    ]);
     const client = new Client({
       ...AwsSigv4Signer({ region, service: 'aoss', getCredentials: getCredentials ?? defaultProvider() }),
       node: endpoint,
@@ -320,17 +325,25 @@ const documentOf = (faq: Faq, vector: Float32Array): FaqDocument => ({
   vector: Array.from(vector),
 });
 
+/** The client's ResponseError, recognised by shape (the class is not imported at load time). */
+interface ResponseErrorLike {
+  readonly name: 'ResponseError';
+  readonly body?: unknown;
+  readonly statusCode?: number;
+  readonly message: string;
+}
+const isResponseError = (error: unknown): error is ResponseErrorLike =>
+  error instanceof Error && error.name === 'ResponseError';
+
 const errorType = (error: unknown): string | undefined =>
-  error instanceof errors.ResponseError
-    ? (error.body as { error?: { type?: string } } | undefined)?.error?.type
-    : undefined;
+  isResponseError(error) ? (error.body as { error?: { type?: string } } | undefined)?.error?.type : undefined;
 
 const reasonOf = (error: { type?: string; reason?: string } | undefined): string =>
   error ? `${error.type ?? 'error'}: ${error.reason ?? 'no reason given'}` : 'unknown error';
 
 /** An Error naming the operation, the HTTP status and OpenSearch's reason. */
 const openSearchError = (operation: string, error: unknown): Error => {
-  if (error instanceof errors.ResponseError) {
+  if (isResponseError(error)) {
     const body = error.body as { error?: { type?: string; reason?: string } | string } | string | undefined;
     const detail =
       typeof body === 'object' && body && typeof body.error === 'object'

@@ -29,8 +29,8 @@ export interface FaqSearch {
 }
 
 /**
- * The text an FAQ's indexed vector embeds: its question and alternate phrasings, one per line. Whatever
- * writes vectors into a FaqSearch (the KB indexer, the local face) embeds this, so they stay comparable.
+ * The text an FAQ's indexed vector embeds: its question and alternate phrasings, one per line. Every
+ * writer of vectors into a FaqSearch embeds this text, so vectors from different writers stay comparable.
  */
 export const faqEmbeddingText = (faq: Pick<Faq, 'question' | 'alternates'>): string =>
   `${faq.question}\n${faq.alternates.join('\n')}`;

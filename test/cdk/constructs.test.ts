@@ -12,6 +12,7 @@ import { describe, expect, it } from 'vitest';
 import { AppFunction, SERVICE_NAME } from '../../lib/constructs/appFunction';
 import { modelPermissions } from '../../lib/constructs/bedrockAccess';
 import { ENGINE_ENVIRONMENT, EngineAssets } from '../../lib/constructs/engineAssets';
+import { KnowledgeBaseIndexer } from '../../lib/constructs/knowledgeBaseIndexer';
 import { SupportTables } from '../../lib/constructs/supportTables';
 import { VectorCollection } from '../../lib/constructs/vectorCollection';
 import { ObservabilityStack } from '../../lib/stacks/observabilityStack';
@@ -137,6 +138,23 @@ describe('VectorCollection', () => {
     expect(build('a-very-long-collection-name')).toThrow('must be 3-20 lowercase letters');
   });
 
+  it('rejects an index name OpenSearch would refuse and an embedding model that is not Titan v2', () => {
+    // Prepare
+    const stack = newStack();
+
+    // Act
+    const badIndex = () => new VectorCollection(stack, 'A', { collectionName: 'kb-a', indexName: 'FAQs' });
+    const badModel = () =>
+      new VectorCollection(stack, 'B', {
+        collectionName: 'kb-b',
+        embeddingModelId: 'amazon.titan-embed-text-v1',
+      });
+
+    // Assess
+    expect(badIndex).toThrow('indexName "FAQs" must be a lower-case OpenSearch index name');
+    expect(badModel).toThrow('must be a Titan Text Embeddings v2 model id');
+  });
+
   it('names a granted role in a data-access policy in the role stack and allows the API on this collection', () => {
     // Prepare
     const app = new App();
@@ -158,6 +176,26 @@ describe('VectorCollection', () => {
       PolicyDocument: { Statement: [Match.objectLike({ Action: 'aoss:APIAccessAll' })] },
     });
     Template.fromStack(search).resourceCountIs('AWS::OpenSearchServerless::AccessPolicy', 0);
+  });
+});
+
+describe('KnowledgeBaseIndexer', () => {
+  it('rejects a source bucket name S3 would not accept', () => {
+    // Prepare
+    const stack = newStack();
+    const collection = new VectorCollection(stack, 'Kb', { collectionName: 'supportmax-kb' });
+
+    // Act
+    const build = () =>
+      new KnowledgeBaseIndexer(stack, 'Indexer', {
+        sourceBucketName: 'Content_Bucket',
+        collection,
+        // Validation fails before the layer is used; building a real one would copy ~40 MB.
+        engineAssets: {} as EngineAssets,
+      });
+
+    // Assess
+    expect(build).toThrow('sourceBucketName "Content_Bucket" is not an S3 bucket name');
   });
 });
 

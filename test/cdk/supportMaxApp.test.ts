@@ -34,6 +34,9 @@ const allResources = (type: string) =>
 const statementsOf = (policy: Resource) =>
   (policy.Properties as { PolicyDocument: { Statement: Statement[] } }).PolicyDocument.Statement;
 const list = (value: string | string[]) => (Array.isArray(value) ? value : [value]);
+/** Functions bundled from lambdas/handlers (CDK's inline custom-resource handlers carry no asset). */
+const appFunctions = () =>
+  allResources('AWS::Lambda::Function').filter(([, fn]) => fn.Metadata?.['aws:asset:path'] !== undefined);
 
 beforeAll(() => {
   synth = synthSupportMax({ bundle: true });
@@ -131,11 +134,11 @@ describe('search stack', () => {
     template.hasResourceProperties('AWS::OpenSearchServerless::AccessPolicy', { Type: 'data' });
   });
 
-  it('gives the retrieve stage read access to the collection through its own data-access policy', () => {
+  it('lets only the KB indexer write the collection, through its own data-access policy', () => {
     // Prepare
-    const template = synth.template(synth.stacks.workflow);
-    const retrieveRole = synth.stacks.workflow.getLogicalId(
-      synth.stacks.workflow.turns.retrieve.role!.node.defaultChild as never,
+    const template = synth.template(synth.stacks.search);
+    const indexerRole = synth.stacks.search.getLogicalId(
+      synth.stacks.search.indexer.function.role!.node.defaultChild as never,
     );
 
     // Act
@@ -144,10 +147,21 @@ describe('search stack', () => {
 
     // Assess
     expect(policies).toHaveLength(1);
-    expect(policies[0]!.Properties).toMatchObject({ Type: 'data' });
-    expect(text).toContain(retrieveRole);
-    expect(text).toContain('\\"Permissions\\":[\\"aoss:DescribeIndex\\",\\"aoss:ReadDocument\\"]');
-    expect(text).not.toContain('aoss:WriteDocument');
+    expect(text).toContain(indexerRole);
+    expect(text).toContain('aoss:WriteDocument');
+  });
+
+  it('gives the retrieve stage no collection access while retrieval runs on the embedded index', () => {
+    // Prepare
+    const template = synth.template(synth.stacks.workflow);
+
+    // Act
+    const statements = JSON.stringify(resourcesOf(template, 'AWS::IAM::Policy'));
+
+    // Assess
+    expect(synth.config.searchBackend).toBe('embedded');
+    template.resourceCountIs('AWS::OpenSearchServerless::AccessPolicy', 0);
+    expect(statements).not.toContain('aoss:');
   });
 });
 
@@ -434,11 +448,12 @@ describe('workflow stack', () => {
   });
 
   it('scopes Bedrock to the configured models, and only for the answer stage', () => {
-    // Prepare
+    // Prepare (the KB indexer's embedding model is covered in searchIndexing.test.ts)
     const { region, account, bedrockSimpleModelId, bedrockComplexModelId } = synth.config;
     const bedrock = allResources('AWS::IAM::Policy').flatMap(([id, policy]) =>
       statementsOf(policy)
         .filter((s) => list(s.Action).some((a) => a.startsWith('bedrock:')))
+        .filter((s) => !JSON.stringify(s.Resource).includes('foundation-model/amazon.titan-embed-text'))
         .map((s) => ({ id, statement: s })),
     );
 
@@ -492,12 +507,15 @@ describe('IAM across the app', () => {
     }
   });
 
-  it('uses no AWS managed policy except the API Gateway account logging role', () => {
+  it('uses no AWS managed policy except the API Gateway logging and CDK S3 notification handler roles', () => {
     // Act
     const managed = allResources('AWS::IAM::Role').filter(([, role]) => role.Properties?.ManagedPolicyArns);
 
     // Assess
-    expect(managed.map(([id]) => id)).toEqual([expect.stringMatching(/^ApiGatewayLoggingRole/)]);
+    expect(managed.map(([id]) => id).sort()).toEqual([
+      expect.stringMatching(/^ApiGatewayLoggingRole/),
+      expect.stringMatching(/^KbIndexerNotificationsHandlerRole/),
+    ]);
   });
 });
 
@@ -592,21 +610,19 @@ describe('cdk-nag and bundles', () => {
       }, 0);
 
     // Act
-    const bundles = allResources('AWS::Lambda::Function').map(([id, fn]) => ({
+    const bundles = appFunctions().map(([id, fn]) => ({
       id,
       size: dirSize(join(synth.outdir, fn.Metadata!['aws:asset:path']!)),
     }));
 
     // Assess
-    expect(bundles).toHaveLength(13);
+    expect(bundles).toHaveLength(14);
     for (const bundle of bundles) expect(bundle.size, bundle.id).toBeLessThan(1024 * 1024);
   });
 
   it('bundles each handler as minified ESM with the require banner, a source map and the SDK left out', () => {
     // Act
-    const bundles = allResources('AWS::Lambda::Function').map(([, fn]) =>
-      join(synth.outdir, fn.Metadata!['aws:asset:path']!),
-    );
+    const bundles = appFunctions().map(([, fn]) => join(synth.outdir, fn.Metadata!['aws:asset:path']!));
 
     // Assess
     for (const dir of bundles) {

@@ -69,7 +69,7 @@ const STATIC_CREDENTIALS = async () => ({ accessKeyId: 'AKIDEXAMPLE', secretAcce
 /** OpenSearchFaqSearch against a fresh stub, signing as an AOSS client would; torn down after the test. */
 const openSearchAgainstStub = async (): Promise<{ search: OpenSearchFaqSearch; stub: OpenSearchStub }> => {
   const stub = await startOpenSearchStub();
-  const search = OpenSearchFaqSearch.forServerless({
+  const search = await OpenSearchFaqSearch.forServerless({
     endpoint: stub.url,
     region: 'us-east-1',
     index: INDEX,

@@ -1,6 +1,6 @@
 /**
- * EventBridge target: keeps operator consoles live. New customer messages in escalated conversations and
- * case changes are pushed to every subscribed console connection.
+ * EventBridge target: keeps operator consoles live; case changes from agent replies and resolutions are
+ * pushed to every subscribed console connection.
  */
 import type { Context, EventBridgeEvent } from 'aws-lambda';
 import type { DomainEvent } from '#core/domainEvents';

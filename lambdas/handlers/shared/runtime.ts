@@ -111,10 +111,10 @@ async function knowledgeBase() {
 }
 
 /** OpenSearch Serverless + Titan query vectors when SEARCH_BACKEND=opensearch; else the in-memory index. */
-function searchBackend() {
+async function searchBackend() {
   if ((optionalEnv('SEARCH_BACKEND') ?? 'embedded') !== 'opensearch') return undefined;
   return {
-    backend: OpenSearchFaqSearch.forServerless({
+    backend: await OpenSearchFaqSearch.forServerless({
       endpoint: requireEnv('OPENSEARCH_ENDPOINT'),
       region: requireEnv('AWS_REGION'),
       index: optionalEnv('OPENSEARCH_INDEX') ?? 'faqs',
@@ -129,7 +129,7 @@ function searchBackend() {
 export const engine = once(
   async (): Promise<ConversationEngine> =>
     createEmbeddedEngine({
-      search: searchBackend(),
+      search: await searchBackend(),
       faqs: await knowledgeBase(),
       model: modelProvider(),
       confidenceThreshold: optionalEnv('CONFIDENCE_THRESHOLD')
