@@ -129,27 +129,23 @@ export class LexicalIndex {
 
   /** The combined BM25F score `search` would give one document. */
   score(queryTerms: readonly string[], doc: number): number {
-    let score = 0;
-    for (const term of new Set(queryTerms)) {
-      const id = this.vocabulary.get(term);
-      if (id === undefined) continue;
-      const p = this.findPosting(id, doc);
-      if (p < 0) continue;
-      const tf = this.weightedTf(p, doc);
-      score += (this.idfs[id]! * tf) / (this.k1 + tf);
-    }
-    return score;
+    return this.saturatedSum(queryTerms, doc, (posting) => this.weightedTf(posting, doc));
   }
 
   /** Plain BM25 score of one document on one field, for reranking features. */
   fieldScore(queryTerms: readonly string[], doc: number, field: number): number {
+    return this.saturatedSum(queryTerms, doc, (posting) => this.normalizedTf(posting, doc, field));
+  }
+
+  /** Σ idf · tf / (k1 + tf) over the distinct query terms present in the document. */
+  private saturatedSum(queryTerms: readonly string[], doc: number, tfAt: (posting: number) => number): number {
     let score = 0;
     for (const term of new Set(queryTerms)) {
       const id = this.vocabulary.get(term);
       if (id === undefined) continue;
-      const p = this.findPosting(id, doc);
-      if (p < 0) continue;
-      const tf = this.normalizedTf(p, doc, field);
+      const posting = this.findPosting(id, doc);
+      if (posting < 0) continue;
+      const tf = tfAt(posting);
       score += (this.idfs[id]! * tf) / (this.k1 + tf);
     }
     return score;
