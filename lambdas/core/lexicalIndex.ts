@@ -138,7 +138,11 @@ export class LexicalIndex {
   }
 
   /** Σ idf · tf / (k1 + tf) over the distinct query terms present in the document. */
-  private saturatedSum(queryTerms: readonly string[], doc: number, tfAt: (posting: number) => number): number {
+  private saturatedSum(
+    queryTerms: readonly string[],
+    doc: number,
+    tfAt: (posting: number) => number,
+  ): number {
     let score = 0;
     for (const term of new Set(queryTerms)) {
       const id = this.vocabulary.get(term);
