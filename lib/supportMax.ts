@@ -44,7 +44,13 @@ export function createSupportMaxStacks(app: App, config: AppConfig): SupportMaxS
     dataKey: data.dataKey,
     // With the embedded backend the collection only receives the index; production HA is not needed yet.
     standbyReplicas: config.searchBackend === 'opensearch',
+    searchBackend: config.searchBackend,
   });
+  // Embedded retrieval loads the index the indexer builds in the content bucket.
+  const knowledgeBaseIndex =
+    config.searchBackend === 'embedded'
+      ? { bucketName: contentBucketName, encryptionKey: data.dataKey }
+      : undefined;
   const webSocket = new WebSocketStack(app, 'WebSocket', { ...name('WebSocket'), logKey: data.dataKey });
   const workflow = new WorkflowStack(app, 'Workflow', {
     ...name('Workflow'),
@@ -61,6 +67,7 @@ export function createSupportMaxStacks(app: App, config: AppConfig): SupportMaxS
     },
     confidenceThreshold: config.confidenceThreshold,
     searchBackend: config.searchBackend,
+    knowledgeBaseIndex,
     crmSecretName: config.salesforceSecretName,
   });
   const api = new ApiStack(app, 'Api', {
@@ -73,6 +80,7 @@ export function createSupportMaxStacks(app: App, config: AppConfig): SupportMaxS
     userPool: identity.userPool,
     logKey: data.dataKey,
     confidenceThreshold: config.confidenceThreshold,
+    knowledgeBaseIndex,
   });
   const observability = new ObservabilityStack(app, 'Observability', {
     ...name('Observability'),

@@ -58,15 +58,20 @@ export class EmbeddingStore implements Embedder {
     return texts.map((t) => this.vectors.get(key(t))!);
   }
 
-  /** Writes the cache, keeping only the given texts (drops vectors of removed FAQs). */
-  save(keep?: readonly string[]): void {
-    if (!this.path || (!this.dirty && !keep)) return;
+  /** The cache as JSONL (the file format), keeping only the given texts, e.g. to store it elsewhere. */
+  serialize(keep?: readonly string[]): string {
     const keys = keep ? [...new Set(keep.map(key))] : [...this.vectors.keys()];
     const lines = keys
       .filter((k) => this.vectors.has(k))
       .sort()
       .map((k) => JSON.stringify({ k, ...quantize(this.vectors.get(k)!) }));
-    writeFileSync(this.path, `${lines.join('\n')}\n`);
+    return `${lines.join('\n')}\n`;
+  }
+
+  /** Writes the cache, keeping only the given texts (drops vectors of removed FAQs). */
+  save(keep?: readonly string[]): void {
+    if (!this.path || (!this.dirty && !keep)) return;
+    writeFileSync(this.path, this.serialize(keep));
     this.dirty = false;
   }
 }

@@ -8,6 +8,10 @@ import { type Faq, INTENT_NAMES, INTENTS, PRODUCT_AREA_NAMES } from './types';
 /** Where KB sources live in the content bucket, as `kb/<name>.jsonl` objects the KB indexer picks up. */
 export const KB_SOURCE_PREFIX = 'kb/';
 export const KB_SOURCE_SUFFIX = '.jsonl';
+/** Where the KB indexer writes the embedded search index the engine functions load (searchBackend 'embedded'). */
+export const KB_INDEX_PREFIX = 'index/';
+export const KB_INDEX_FAQS_KEY = `${KB_INDEX_PREFIX}faqs.jsonl`;
+export const KB_INDEX_EMBEDDINGS_KEY = `${KB_INDEX_PREFIX}kb-embeddings.jsonl`;
 
 const nonBlank = (max: number) =>
   z.string().trim().min(1, 'must not be empty').max(max, `must be at most ${max} characters`);

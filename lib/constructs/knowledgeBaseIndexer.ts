@@ -1,9 +1,11 @@
 /**
- * The KB indexer: a function run by S3 for every kb/*.jsonl object created in the content bucket, which
- * embeds the FAQs with the collection's model and writes them to the collection. It may read only the KB
- * sources (and decrypt them only through S3), write only this collection and invoke only the embedding model.
+ * The KB indexer: a function run by S3 for every kb/*.jsonl object created in the content bucket. With the
+ * 'embedded' backend it rebuilds the index objects under index/ of that bucket from every KB source (USE-lite
+ * vectors); with 'opensearch' it embeds the created source with Titan into the collection. It may list and
+ * read only the KB sources, write only the index objects and this collection (using the key only through S3)
+ * and invoke only the embedding model.
  */
-import { Aws, Duration, Stack, Validations } from 'aws-cdk-lib';
+import { Aws, Duration, Validations } from 'aws-cdk-lib';
 import { Grant, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import type { IKey } from 'aws-cdk-lib/aws-kms';
 import { Bucket, EventType } from 'aws-cdk-lib/aws-s3';
@@ -12,6 +14,7 @@ import { Construct } from 'constructs';
 import { KB_SOURCE_PREFIX, KB_SOURCE_SUFFIX } from '#core/knowledgeBase';
 import { AppFunction } from './appFunction';
 import type { EngineAssets } from './engineAssets';
+import { grantKeyThroughS3, knowledgeBaseIndexArns } from './knowledgeBaseIndexAccess';
 import type { VectorCollection } from './vectorCollection';
 
 export interface KnowledgeBaseIndexerProps {
@@ -33,6 +36,11 @@ export interface KnowledgeBaseIndexerProps {
    * @default 10 minutes
    */
   readonly timeout?: Duration;
+  /**
+   * What the indexer builds: the embedded index objects under index/ or the collection's documents.
+   * @default 'embedded'
+   */
+  readonly searchBackend?: 'embedded' | 'opensearch';
 }
 
 export class KnowledgeBaseIndexer extends Construct {
@@ -49,8 +57,11 @@ export class KnowledgeBaseIndexer extends Construct {
 
     this.function = new AppFunction(this, 'Function', {
       handler: 'search/kbIndexer',
-      description: 'KB indexer: kb/*.jsonl sources to Titan vectors in the OpenSearch collection',
-      environment: { ...collection.environment },
+      description:
+        'KB indexer: kb/*.jsonl sources to the embedded index (index/) or the OpenSearch collection',
+      environment: { ...collection.environment, SEARCH_BACKEND: props.searchBackend ?? 'embedded' },
+      // A full rebuild embeds every changed FAQ text with USE-lite in this function.
+      memorySize: 1536,
       timeout: props.timeout ?? Duration.minutes(10),
       engineAssets: props.engineAssets,
     });
@@ -74,13 +85,20 @@ export class KnowledgeBaseIndexer extends Construct {
       actions: ['s3:GetObject', 's3:GetObjectVersion'],
       resourceArns: [sources],
     });
+    // The embedded index is rebuilt from every source: list kb/ only, write the two index objects only.
+    Grant.addToPrincipal({
+      grantee: role,
+      actions: ['s3:ListBucket'],
+      resourceArns: [sourceBucket.bucketArn],
+      conditions: { StringEquals: { 's3:prefix': KB_SOURCE_PREFIX } },
+    });
+    Grant.addToPrincipal({
+      grantee: role,
+      actions: ['s3:PutObject'],
+      resourceArns: knowledgeBaseIndexArns(props.sourceBucketName),
+    });
     if (props.sourceKey) {
-      Grant.addToPrincipal({
-        grantee: role,
-        actions: ['kms:Decrypt'],
-        resourceArns: [props.sourceKey.keyArn],
-        conditions: { StringEquals: { 'kms:ViaService': `s3.${Stack.of(this).region}.amazonaws.com` } },
-      });
+      grantKeyThroughS3(role, props.sourceKey, ['kms:Decrypt', 'kms:GenerateDataKey']);
     }
     collection.grant(role, 'write');
     collection.grantEmbedding(role);

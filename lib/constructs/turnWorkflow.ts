@@ -13,6 +13,7 @@ import { Construct } from 'constructs';
 import { AppFunction } from './appFunction';
 import { grantInvokeModels } from './bedrockAccess';
 import type { EngineAssets } from './engineAssets';
+import { grantKnowledgeBaseIndexRead, type KnowledgeBaseIndexSource } from './knowledgeBaseIndexAccess';
 import { PROJECT_ROOT } from './projectRoot';
 import type { SupportDeskWiring } from './supportDeskWiring';
 import type { VectorCollection } from './vectorCollection';
@@ -39,6 +40,11 @@ export interface TurnWorkflowProps {
   readonly searchBackend: 'embedded' | 'opensearch';
   /** The KB collection; the retrieve stage may query it (and embed queries) when the backend is 'opensearch'. */
   readonly knowledgeCollection: VectorCollection;
+  /**
+   * The KB index the indexer builds in S3; the engine functions load it at cold start (searchBackend 'embedded').
+   * @default none: the engine layer's KB
+   */
+  readonly knowledgeBaseIndex?: KnowledgeBaseIndexSource;
   /** Encrypts the execution log (it holds masked customer text). */
   readonly logKey: IKey;
 }
@@ -102,6 +108,11 @@ export class TurnWorkflow extends Construct {
       publishesEvents: true,
       notifiesClients: true,
     });
+    if (props.knowledgeBaseIndex) {
+      for (const fn of [this.classify, this.retrieve, this.answer]) {
+        grantKnowledgeBaseIndexRead(fn, props.knowledgeBaseIndex);
+      }
+    }
     const stack = Stack.of(this);
     grantInvokeModels(
       this.answer.role!,

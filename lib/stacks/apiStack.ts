@@ -12,6 +12,10 @@ import type { Construct } from 'constructs';
 import { AppFunction } from '../constructs/appFunction';
 import { ChatRoutes } from '../constructs/chatRoutes';
 import { EngineAssets } from '../constructs/engineAssets';
+import {
+  grantKnowledgeBaseIndexRead,
+  type KnowledgeBaseIndexSource,
+} from '../constructs/knowledgeBaseIndexAccess';
 import { OperatorApi } from '../constructs/operatorApi';
 import { type CustomerChannel, SupportDeskWiring } from '../constructs/supportDeskWiring';
 import type { SupportTables } from '../constructs/supportTables';
@@ -28,6 +32,8 @@ export interface ApiStackProps extends StackProps {
   readonly logKey: IKey;
   /** Calibrated confidence threshold, so /api/health builds the same engine as the workflow. */
   readonly confidenceThreshold: number;
+  /** @default none: /api/health serves the engine layer's KB */
+  readonly knowledgeBaseIndex?: KnowledgeBaseIndexSource;
 }
 
 export class ApiStack extends Stack {
@@ -58,6 +64,7 @@ export class ApiStack extends Stack {
       },
     });
     props.tables.grant(health, 'read', 'conversations');
+    if (props.knowledgeBaseIndex) grantKnowledgeBaseIndexRead(health, props.knowledgeBaseIndex);
 
     const metrics = new AppFunction(this, 'Metrics', {
       handler: 'api/getMetrics',

@@ -22,6 +22,11 @@ export interface SearchStackProps extends StackProps {
    * @default true
    */
   readonly standbyReplicas?: boolean;
+  /**
+   * What the KB indexer builds: the embedded index in the content bucket or the collection's documents.
+   * @default 'embedded'
+   */
+  readonly searchBackend?: 'embedded' | 'opensearch';
 }
 
 export class SearchStack extends Stack {
@@ -39,6 +44,7 @@ export class SearchStack extends Stack {
       sourceBucketName: props.contentBucketName,
       sourceKey: props.dataKey,
       collection: this.collection,
+      searchBackend: props.searchBackend,
     });
   }
 }

@@ -11,6 +11,7 @@ import { AppFunction } from '../constructs/appFunction';
 import { EngineAssets } from '../constructs/engineAssets';
 import { EscalationIntake } from '../constructs/escalationIntake';
 import { EventRouting } from '../constructs/eventRouting';
+import type { KnowledgeBaseIndexSource } from '../constructs/knowledgeBaseIndexAccess';
 import { type CustomerChannel, SupportDeskWiring } from '../constructs/supportDeskWiring';
 import type { SupportTables } from '../constructs/supportTables';
 import { type AnswerModels, TurnWorkflow } from '../constructs/turnWorkflow';
@@ -27,6 +28,8 @@ export interface WorkflowStackProps extends StackProps {
   readonly answerModels: AnswerModels;
   readonly confidenceThreshold: number;
   readonly searchBackend: 'embedded' | 'opensearch';
+  /** @default none: engine functions serve the engine layer's KB */
+  readonly knowledgeBaseIndex?: KnowledgeBaseIndexSource;
   /** @default no CRM access for the escalation stage */
   readonly crmSecretName?: string;
 }
@@ -61,6 +64,7 @@ export class WorkflowStack extends Stack {
       confidenceThreshold: props.confidenceThreshold,
       searchBackend: props.searchBackend,
       knowledgeCollection: props.knowledgeCollection,
+      knowledgeBaseIndex: props.knowledgeBaseIndex,
       logKey: props.logKey,
     });
 

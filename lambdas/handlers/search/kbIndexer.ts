@@ -1,17 +1,23 @@
 /**
- * KB indexer (S3 ObjectCreated on kb/*.jsonl): keeps the OpenSearch collection in step with the KB sources.
- * Each created object version is read, validated line by line (bad lines are logged with their numbers and
+ * KB indexer (S3 ObjectCreated on kb/*.jsonl), in one of two modes (SEARCH_BACKEND):
+ * - 'embedded' (default): rebuilds the whole embedded index (index/faqs.jsonl + index/kb-embeddings.jsonl)
+ *   from every current KB source of the bucket; see #adapters/knowledgeBaseIndex.
+ * - 'opensearch': keeps the OpenSearch collection in step with the KB sources. Each created object version is read, validated line by line (bad lines are logged with their numbers and
  * skipped, never thrown), embedded with Titan and upserted by FAQ id, so re-delivered events are harmless.
  *
  * Limit: only creations are indexed. S3 delete events carry no content, so deleting a source or dropping an
  * FAQ from it does not remove that FAQ from the index; remove it with FaqSearch.remove or rebuild the index.
  */
+
+import { join } from 'node:path';
 import { BedrockRuntimeClient } from '@aws-sdk/client-bedrock-runtime';
 import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import type { S3Event } from 'aws-lambda';
 import { z } from 'zod';
+import { buildKnowledgeBaseIndex, type KbIndexReport } from '#adapters/knowledgeBaseIndex';
 import { OpenSearchFaqSearch } from '#adapters/openSearchFaqSearch';
 import { TITAN_EMBED_TEXT_V2, TitanEmbedder } from '#adapters/titanEmbedder';
+import { UseLiteEmbedder } from '#adapters/useLiteEmbedder';
 import { type FaqSearch, faqEmbeddingText } from '#core/faqSearch';
 import {
   KB_SOURCE_PREFIX,
@@ -109,10 +115,46 @@ export function createKbIndexer({ s3, embedder, search }: KbIndexerDependencies)
   };
 }
 
-let indexKbSources: ReturnType<typeof createKbIndexer> | undefined;
+/** Buckets with a created KB source among the event's records (others are logged and ignored). */
+function createdSourceBuckets(event: unknown): string[] {
+  const buckets = new Set<string>();
+  for (const { eventName, s3: source } of kbEvent.parse(event).Records) {
+    const key = objectKey(source.object.key);
+    if (eventName.startsWith('ObjectCreated:') && isKbSource(key)) buckets.add(source.bucket.name);
+    else logger.info('ignoring an object that is not a created KB source', { eventName, key });
+  }
+  return [...buckets];
+}
 
-export const handler = instrumented(async (event: S3Event) => {
-  indexKbSources ??= createKbIndexer({
+export interface EmbeddedIndexerDependencies {
+  readonly s3: S3Client;
+  /** USE-lite on AWS: the engine functions embed queries with the same model. */
+  readonly embedder: Embedder;
+  readonly seedEmbeddingsPath?: string;
+}
+
+/** The embedded-mode indexer without Lambda wiring: one full rebuild per bucket named by the event. */
+export function createEmbeddedIndexer(deps: EmbeddedIndexerDependencies) {
+  return async (event: unknown): Promise<KbIndexReport[]> => {
+    const reports: KbIndexReport[] = [];
+    for (const bucket of createdSourceBuckets(event)) {
+      reports.push(await buildKnowledgeBaseIndex({ ...deps, log: logger }, bucket));
+    }
+    return reports;
+  };
+}
+
+let indexKbSources: ((event: unknown) => Promise<KbSourceReport[] | KbIndexReport[]>) | undefined;
+
+const buildIndexer = async () => {
+  if ((optionalEnv('SEARCH_BACKEND') ?? 'embedded') !== 'opensearch') {
+    return createEmbeddedIndexer({
+      s3: new S3Client({}),
+      embedder: await UseLiteEmbedder.load(),
+      seedEmbeddingsPath: join(requireEnv('MODELS_DIR'), 'kb-embeddings.jsonl'),
+    });
+  }
+  return createKbIndexer({
     s3: new S3Client({}),
     embedder: new TitanEmbedder({
       client: new BedrockRuntimeClient({}),
@@ -124,5 +166,9 @@ export const handler = instrumented(async (event: S3Event) => {
       index: optionalEnv('OPENSEARCH_INDEX') ?? 'faqs',
     }),
   });
+};
+
+export const handler = instrumented(async (event: S3Event) => {
+  indexKbSources ??= await buildIndexer();
   return indexKbSources(event);
 });

@@ -7,6 +7,7 @@ import { readdirSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { BedrockRuntimeClient } from '@aws-sdk/client-bedrock-runtime';
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
+import { S3Client } from '@aws-sdk/client-s3';
 import { SFNClient } from '@aws-sdk/client-sfn';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { BedrockModelProvider } from '#adapters/bedrockModelProvider';
@@ -19,6 +20,7 @@ import {
 import { createEmbeddedEngine } from '#adapters/engineFactory';
 import { EventBridgePublisher } from '#adapters/eventBridgePublisher';
 import { FileKnowledgeBaseStore, loadKnowledgeBaseFiles } from '#adapters/fileKnowledgeBaseStore';
+import { type LoadedKnowledgeBaseIndex, loadKnowledgeBaseIndex } from '#adapters/knowledgeBaseIndex';
 import { OpenSearchFaqSearch } from '#adapters/openSearchFaqSearch';
 import { SqsEscalationQueue } from '#adapters/sqsEscalationQueue';
 import { TABLES } from '#adapters/tableDefinitions';
@@ -94,8 +96,28 @@ function modelProvider(): ModelProvider {
 
 const DEFAULT_KB_PATH = resolve(import.meta.dirname, '..', '..', '..', 'data', 'kb');
 
-/** The KB: KNOWLEDGE_BASE_PATH (file or directory of JSONL) plus the imported overlay, if any. */
-async function knowledgeBase() {
+/** Where a cold start puts the index objects of KNOWLEDGE_BASE_BUCKET. */
+const KB_INDEX_DIR = '/tmp/supportmax-kb-index';
+
+/** The index the KB indexer built in KNOWLEDGE_BASE_BUCKET, if that is set and the index exists. */
+async function bucketIndex(): Promise<LoadedKnowledgeBaseIndex | undefined> {
+  const bucket = optionalEnv('KNOWLEDGE_BASE_BUCKET');
+  return bucket ? loadKnowledgeBaseIndex(new S3Client({}), bucket, KB_INDEX_DIR, logger) : undefined;
+}
+
+/**
+ * The KB: the bucket's index when there is one, else KNOWLEDGE_BASE_PATH (file or directory of JSONL);
+ * plus the imported overlay, if any.
+ */
+async function knowledgeBase(index: LoadedKnowledgeBaseIndex | undefined) {
+  const base = index?.faqs ?? packagedKnowledgeBase();
+  const overlayPath = optionalEnv('KNOWLEDGE_BASE_OVERLAY');
+  const overlay = overlayPath ? await new FileKnowledgeBaseStore(overlayPath).list() : [];
+  const byId = new Map([...base, ...overlay].map((faq) => [faq.id, faq]));
+  return [...byId.values()];
+}
+
+function packagedKnowledgeBase() {
   const path = optionalEnv('KNOWLEDGE_BASE_PATH') ?? DEFAULT_KB_PATH;
   const files = statSync(path).isDirectory()
     ? readdirSync(path)
@@ -103,11 +125,7 @@ async function knowledgeBase() {
         .sort()
         .map((f) => join(path, f))
     : [path];
-  const base = loadKnowledgeBaseFiles(files);
-  const overlayPath = optionalEnv('KNOWLEDGE_BASE_OVERLAY');
-  const overlay = overlayPath ? await new FileKnowledgeBaseStore(overlayPath).list() : [];
-  const byId = new Map([...base, ...overlay].map((faq) => [faq.id, faq]));
-  return [...byId.values()];
+  return loadKnowledgeBaseFiles(files);
 }
 
 /** OpenSearch Serverless + Titan query vectors when SEARCH_BACKEND=opensearch; else the in-memory index. */
@@ -126,19 +144,20 @@ async function searchBackend() {
   };
 }
 
-export const engine = once(
-  async (): Promise<ConversationEngine> =>
-    createEmbeddedEngine({
-      search: await searchBackend(),
-      faqs: await knowledgeBase(),
-      model: modelProvider(),
-      confidenceThreshold: optionalEnv('CONFIDENCE_THRESHOLD')
-        ? numberEnv('CONFIDENCE_THRESHOLD', 0.65)
-        : undefined,
-      embeddingCachePath: optionalEnv('EMBEDDING_CACHE_PATH'),
-      modelsDir: optionalEnv('MODELS_DIR'),
-    }),
-);
+export const engine = once(async (): Promise<ConversationEngine> => {
+  const index = await bucketIndex();
+  return createEmbeddedEngine({
+    search: await searchBackend(),
+    faqs: await knowledgeBase(index),
+    model: modelProvider(),
+    confidenceThreshold: optionalEnv('CONFIDENCE_THRESHOLD')
+      ? numberEnv('CONFIDENCE_THRESHOLD', 0.65)
+      : undefined,
+    // The index's vectors were embedded by the indexer: nothing is re-embedded at start.
+    embeddingCachePath: index?.embeddingsPath ?? optionalEnv('EMBEDDING_CACHE_PATH'),
+    modelsDir: optionalEnv('MODELS_DIR'),
+  });
+});
 
 export const escalationQueue = once(
   // The queue URL's host is only a name: the client's (configured or regional) endpoint does the talking.
