@@ -42,7 +42,7 @@ export function createSupportMaxStacks(app: App, config: AppConfig): SupportMaxS
     collectionName: `${lower.slice(0, 17)}-kb`,
     contentBucketName,
     dataKey: data.dataKey,
-    // With the embedded backend the collection only receives the index; production HA is not needed yet.
+    // With the embedded backend the collection serves no traffic: no standby replica (half the OCUs).
     standbyReplicas: config.searchBackend === 'opensearch',
     searchBackend: config.searchBackend,
   });

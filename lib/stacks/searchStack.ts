@@ -38,6 +38,7 @@ export class SearchStack extends Stack {
     super(scope, id, props);
     this.collection = new VectorCollection(this, 'KnowledgeCollection', {
       collectionName: props.collectionName,
+      standbyReplicas: props.standbyReplicas,
     });
     this.indexer = new KnowledgeBaseIndexer(this, 'KbIndexer', {
       engineAssets: new EngineAssets(this, 'EngineAssets'),

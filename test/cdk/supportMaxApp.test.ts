@@ -134,6 +134,11 @@ describe('search stack', () => {
     template.hasResourceProperties('AWS::OpenSearchServerless::AccessPolicy', { Type: 'data' });
   });
 
+  it('runs the collection without a standby replica when retrieval is embedded (the default)', () => {
+    const template = synth.template(synth.stacks.search);
+    template.hasResourceProperties('AWS::OpenSearchServerless::Collection', { StandbyReplicas: 'DISABLED' });
+  });
+
   it('lets only the KB indexer write the collection, through its own data-access policy', () => {
     // Prepare
     const template = synth.template(synth.stacks.search);
