@@ -3,7 +3,8 @@
  * (models/kb-embeddings.jsonl for the built-in KB). Saves re-embedding ~2,500 FAQ texts at every start.
  */
 import { createHash } from 'node:crypto';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { dirname } from 'node:path';
 import type { Embedder } from '#core/ports';
 import { normalize } from '#core/vectorSearch';
 
@@ -71,7 +72,11 @@ export class EmbeddingStore implements Embedder {
   /** Writes the cache, keeping only the given texts (drops vectors of removed FAQs). */
   save(keep?: readonly string[]): void {
     if (!this.path || (!this.dirty && !keep)) return;
-    writeFileSync(this.path, this.serialize(keep));
+    mkdirSync(dirname(this.path), { recursive: true });
+    // Temp file + rename: a crash mid-write never leaves a truncated cache behind.
+    const temp = `${this.path}.${process.pid}.tmp`;
+    writeFileSync(temp, this.serialize(keep));
+    renameSync(temp, this.path);
     this.dirty = false;
   }
 }
