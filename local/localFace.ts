@@ -203,9 +203,8 @@ export async function startLocalFace(options: LocalFaceOptions): Promise<LocalFa
     });
 
     const rest = (handler: AnyHandler): RestHandler => handler as unknown as RestHandler;
-    const wsTraced = (handler: AnyHandler, name: string): WebSocketHandler =>
+    const ws = (handler: AnyHandler, name: string): WebSocketHandler =>
       invoke(handler, name) as unknown as WebSocketHandler;
-    const ws = (handler: AnyHandler): WebSocketHandler => handler as unknown as WebSocketHandler;
     const gateway = await startLocalGateway({
       port: options.port,
       host: options.host ?? '127.0.0.1',
@@ -221,11 +220,11 @@ export async function startLocalFace(options: LocalFaceOptions): Promise<LocalFa
       websocket: {
         path: '/ws',
         routes: {
-          $connect: ws(handlers.connect),
-          $disconnect: ws(handlers.disconnect),
-          $default: wsTraced(handlers.message, 'message'),
-          sendMessage: wsTraced(handlers.message, 'message'),
-          subscribeConsole: ws(handlers.message),
+          $connect: ws(handlers.connect, 'connect'),
+          $disconnect: ws(handlers.disconnect, 'disconnect'),
+          $default: ws(handlers.message, 'message'),
+          sendMessage: ws(handlers.message, 'message'),
+          subscribeConsole: ws(handlers.message, 'message'),
         },
       },
       staticFiles: {
