@@ -21,6 +21,7 @@ import type {
   ConversationStore,
   MessageRecord,
 } from './supportRecords';
+import { NotFoundError } from './supportRecords';
 
 /** Starts the per-turn workflow (Step Functions on AWS, the local runner locally). */
 export interface TurnStarter {
@@ -430,7 +431,7 @@ export class SupportDesk {
 
   async caseWithTranscript(caseId: string) {
     const record = await this.deps.cases.getCase(caseId);
-    if (!record) throw new NotFoundCase(caseId);
+    if (!record) throw new NotFoundError(`case ${caseId} not found`);
     return { case: record, messages: await this.deps.conversations.listMessages(record.conversationId) };
   }
 
@@ -508,13 +509,6 @@ export class SupportDesk {
         }
       }),
     );
-  }
-}
-
-export class NotFoundCase extends Error {
-  constructor(caseId: string) {
-    super(`case ${caseId} not found`);
-    this.name = 'NotFoundError';
   }
 }
 

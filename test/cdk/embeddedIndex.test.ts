@@ -1,28 +1,13 @@
-/**
- * The embedded KB index on AWS (searchBackend 'embedded'): the indexer writes the index objects into the
- * content bucket and every engine function may read exactly those objects, named in KNOWLEDGE_BASE_BUCKET.
- */
-import type { CfnElement, Stack } from 'aws-cdk-lib';
-import type { Template } from 'aws-cdk-lib/assertions';
 import type { IConstruct } from 'constructs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { KB_INDEX_EMBEDDINGS_KEY, KB_INDEX_FAQS_KEY } from '#core/knowledgeBase';
 import { type SynthesizedApp, synthSupportMax } from './synthApp';
+import { logicalId, statementsOfRole, withAction } from './templateQueries';
 
-type Statement = { Action: string | string[]; Resource: unknown; Condition?: unknown };
 type Resource = { Properties: Record<string, unknown> };
 
 let synth: SynthesizedApp;
 
-const list = (value: string | string[]) => (Array.isArray(value) ? value : [value]);
-const logicalId = (stack: Stack, construct: IConstruct) =>
-  stack.getLogicalId(construct.node.defaultChild as CfnElement);
-const statementsOfRole = (template: Template, roleId: string): Statement[] =>
-  Object.values(template.findResources('AWS::IAM::Policy') as Record<string, Resource>)
-    .filter((policy) => JSON.stringify(policy.Properties.Roles).includes(roleId))
-    .flatMap((policy) => (policy.Properties.PolicyDocument as { Statement: Statement[] }).Statement);
-const withAction = (statements: Statement[], action: string) =>
-  statements.filter((s) => list(s.Action).includes(action));
 const bucketName = () => `supportmax-content-${synth.config.account}-${synth.config.region}`;
 const indexObjects = () =>
   [KB_INDEX_FAQS_KEY, KB_INDEX_EMBEDDINGS_KEY].map((key) => `${bucketName()}/${key}`);

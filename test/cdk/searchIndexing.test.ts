@@ -2,30 +2,19 @@
  * The KB search contract on AWS, with retrieval served from OpenSearch (searchBackend 'opensearch'): the KB
  * indexer's trigger and permissions, and the variables and grants of the functions that query the collection.
  */
-import type { CfnElement, Stack } from 'aws-cdk-lib';
 import type { Template } from 'aws-cdk-lib/assertions';
 import { AwsSolutionsChecks } from 'cdk-nag';
-import type { IConstruct } from 'constructs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TITAN_EMBED_TEXT_V2 } from '#adapters/titanEmbedder';
 import { type SynthesizedApp, synthSupportMax } from './synthApp';
+import { list, logicalId, statementsOfRole } from './templateQueries';
 
-type Statement = { Action: string | string[]; Resource: unknown; Condition?: unknown };
 type Resource = { Properties: Record<string, unknown> };
 
 let synth: SynthesizedApp;
 let search: Template;
 let workflow: Template;
 
-const list = (value: string | string[]) => (Array.isArray(value) ? value : [value]);
-/** The logical id of a construct's CloudFormation resource in its stack. */
-const logicalId = (stack: Stack, construct: IConstruct) =>
-  stack.getLogicalId(construct.node.defaultChild as CfnElement);
-/** Every statement of the role's policies in `template`. */
-const statementsOfRole = (template: Template, roleId: string): Statement[] =>
-  Object.values(template.findResources('AWS::IAM::Policy') as Record<string, Resource>)
-    .filter((policy) => JSON.stringify(policy.Properties.Roles).includes(roleId))
-    .flatMap((policy) => (policy.Properties.PolicyDocument as { Statement: Statement[] }).Statement);
 /** The data-access policy naming the role (its policy document is a Fn::Join around the role ARN), as text. */
 const dataAccessPolicyOf = (template: Template, roleId: string) => {
   const policies = Object.values(template.findResources('AWS::OpenSearchServerless::AccessPolicy'))
