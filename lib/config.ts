@@ -4,7 +4,10 @@
  * (account and region only, when the context leaves them unset). Stacks receive plain typed values from it.
  */
 import { z } from 'zod';
+import { QUEUE_BY_INTENT } from '#core/caseTriage';
 import { baseModelId, MODEL_PRICES } from '#core/pricing';
+import { type FirstResponseOverrides, parseSlaOverrides } from '#core/slaPolicy';
+import { type PriorityRule, parsePriorityRules } from '#core/triageRules';
 
 /** Cross-region inference profile ids start with a geography ('us.', 'eu.', 'apac.', 'global.', …). */
 export const INFERENCE_PROFILE_PREFIX = /^(us|us-gov|eu|apac|ca|jp|au|global)\./;
@@ -30,6 +33,95 @@ const PROFILE_REGIONS: Record<string, RegExp> = {
   ca: /^ca-/,
   global: /./,
 };
+
+const secretName = z.string().regex(/^[A-Za-z0-9/_+=.@-]{1,512}$/, 'must be a Secrets Manager secret name');
+
+/** Team queues cases are routed to (caseTriage), plus "*" for every queue without its own address. */
+export const TEAM_QUEUES = [...new Set([...Object.values(QUEUE_BY_INTENT), 'general', '*'])] as [
+  string,
+  ...string[],
+];
+
+/**
+ * Nested settings are objects in cdk.json and JSON strings on the command line
+ * (`-c 'supportmax.crm={"backend":"salesforce",…}'`).
+ */
+const fromJson = (value: unknown, ctx: z.RefinementCtx): unknown => {
+  if (typeof value !== 'string') return value;
+  try {
+    return JSON.parse(value);
+  } catch (error) {
+    ctx.addIssue({
+      code: z.ZodIssueCode.custom,
+      message: `is not valid JSON: ${(error as Error).message}`,
+      fatal: true,
+    });
+    return z.NEVER;
+  }
+};
+
+/** A table validated by the runtime's own parser, so synth refuses exactly what the functions would. */
+const validatedBy = <T>(parse: (json: string, source: string) => T, source: string) =>
+  z.unknown().transform((value, ctx): T => {
+    try {
+      return parse(typeof value === 'string' ? value : JSON.stringify(value), source);
+    } catch (error) {
+      ctx.addIssue({ code: z.ZodIssueCode.custom, message: (error as Error).message });
+      return z.NEVER;
+    }
+  });
+
+const crmObject = z
+  .object({
+    /**
+     * Where customers are looked up and cases mirrored: the customers table, or Salesforce.
+     * Unset: Salesforce when a secret name is given, else the built-in CRM.
+     */
+    backend: z.enum(['builtin', 'salesforce']).optional(),
+    /** Secrets Manager name of the Salesforce credentials; required with the salesforce backend. */
+    salesforceSecretName: secretName.optional(),
+  })
+  .strict();
+
+const triageObject = z
+  .object({
+    /** The priority rule table (lambdas/core/triageRules.ts); the default table when unset. */
+    rules: validatedBy<PriorityRule[]>(parsePriorityRules, 'triage.rules').optional(),
+    /** Cells of the first-response table (minutes by priority and tier) that replace the defaults. */
+    slaFirstResponseMinutes: validatedBy<FirstResponseOverrides>(
+      parseSlaOverrides,
+      'triage.slaFirstResponseMinutes',
+    ).optional(),
+    /** Multiplies every SLA duration (0.01: 5 minutes become 3 s, for demos). */
+    slaTimeScale: z.coerce.number().positive('must be > 0').max(1000, 'must be at most 1000').optional(),
+  })
+  .strict();
+
+const notificationsObject = z
+  .object({
+    /** SES sender of team notifications (a verified address, or an address of a verified domain). */
+    fromAddress: z.string().email('must be an e-mail address').optional(),
+    /** Team address by queue; "*" for the others. */
+    queueEmails: z.record(z.enum(TEAM_QUEUES), z.string().email('must be an e-mail address')).optional(),
+    sesConfigurationSet: z
+      .string()
+      .regex(/^[A-Za-z0-9_-]{1,64}$/, 'must be an SES configuration set name (letters, digits, _ and -)')
+      .optional(),
+    /** Operator console URL the e-mails link cases to. */
+    consoleUrl: z
+      .string()
+      .url('must be a URL')
+      .refine((url) => url.startsWith('https://'), 'must be an https:// URL')
+      .optional(),
+  })
+  .strict();
+
+/** Keys holding an object, and the keys of that object (for `-c supportmax.<key>.<subkey>=value`). */
+const NESTED_KEYS = {
+  crm: Object.keys(crmObject.shape),
+  triage: Object.keys(triageObject.shape),
+  notifications: Object.keys(notificationsObject.shape),
+} as const;
 
 const configObject = z.object({
   account: z.string().regex(/^\d{12}$/, 'must be a 12-digit AWS account id'),
@@ -59,47 +151,107 @@ const configObject = z.object({
   hourlyCostBaselineUsd: z.coerce.number().positive('must be a positive amount in USD').optional(),
   /** E-mail subscribed to the alarm topic; none when unset. */
   alarmEmail: z.string().email('must be an e-mail address').optional(),
-  /** Secrets Manager name of the Salesforce credentials the escalation stage may read; none when unset. */
-  salesforceSecretName: z
-    .string()
-    .regex(/^[A-Za-z0-9/_+=.@-]{1,512}$/, 'must be a Secrets Manager secret name')
-    .optional(),
+  /** The CRM of the escalation workflow and the case API. */
+  crm: z.preprocess(fromJson, crmObject).optional(),
+  /** Deprecated: `crm: { backend: 'salesforce', salesforceSecretName }`; still accepted as that. */
+  salesforceSecretName: secretName.optional(),
+  /** Escalation triage: priority rules and first-response SLA targets. */
+  triage: z.preprocess(fromJson, triageObject).default({}),
+  /** Team e-mails about new cases and SLA breaches (SES); logged only when unset. */
+  notifications: z.preprocess(fromJson, notificationsObject).default({}),
 });
 
-export const configSchema = configObject.superRefine((config, ctx) => {
-  for (const key of ['bedrockSimpleModelId', 'bedrockComplexModelId'] as const) {
-    const geography = INFERENCE_PROFILE_PREFIX.exec(config[key])?.[1];
-    if (geography && !PROFILE_REGIONS[geography]?.test(config.region)) {
-      ctx.addIssue({
-        code: z.ZodIssueCode.custom,
-        path: [key],
-        message: `inference profile "${geography}." cannot be used from ${config.region}; pick the profile of that region's geography`,
-      });
+export const configSchema = configObject
+  .superRefine((config, ctx) => {
+    const issue = (path: string[], message: string) =>
+      ctx.addIssue({ code: z.ZodIssueCode.custom, path, message });
+    for (const key of ['bedrockSimpleModelId', 'bedrockComplexModelId'] as const) {
+      const geography = INFERENCE_PROFILE_PREFIX.exec(config[key])?.[1];
+      if (geography && !PROFILE_REGIONS[geography]?.test(config.region)) {
+        issue(
+          [key],
+          `inference profile "${geography}." cannot be used from ${config.region}; pick the profile of that region's geography`,
+        );
+      }
     }
-  }
-});
+    const { crm, salesforceSecretName: legacySecret } = config;
+    if (legacySecret && crm?.backend === 'builtin') {
+      issue(
+        ['salesforceSecretName'],
+        'means crm.backend "salesforce" (it is the deprecated form of crm.salesforceSecretName) but crm.backend is "builtin"; remove one of them',
+      );
+    }
+    if (crm?.salesforceSecretName && crm.backend === 'builtin') {
+      issue(['crm', 'salesforceSecretName'], 'is only used with crm.backend "salesforce", not "builtin"');
+    }
+    if (legacySecret && crm?.salesforceSecretName && crm.salesforceSecretName !== legacySecret) {
+      issue(
+        ['salesforceSecretName'],
+        'differs from crm.salesforceSecretName; keep only crm.salesforceSecretName',
+      );
+    }
+    if (crm?.backend === 'salesforce' && !crm.salesforceSecretName && !legacySecret) {
+      issue(
+        ['crm', 'salesforceSecretName'],
+        'is required when crm.backend is "salesforce": the Secrets Manager name of the Salesforce credentials',
+      );
+    }
+    const { fromAddress, queueEmails, sesConfigurationSet } = config.notifications;
+    if (fromAddress && !queueEmails) {
+      issue(
+        ['notifications', 'queueEmails'],
+        'is required with notifications.fromAddress: whom to e-mail per queue',
+      );
+    }
+    if (!fromAddress && (queueEmails || sesConfigurationSet)) {
+      issue(
+        ['notifications', 'fromAddress'],
+        'is required with notifications.queueEmails or sesConfigurationSet: the SES sender address',
+      );
+    }
+  })
+  .transform(({ crm, salesforceSecretName: legacySecret, ...config }) => {
+    const salesforceSecretName = crm?.salesforceSecretName ?? legacySecret;
+    const backend = crm?.backend ?? (salesforceSecretName ? 'salesforce' : 'builtin');
+    const resolved: CrmConfig =
+      backend === 'salesforce' && salesforceSecretName
+        ? { backend, salesforceSecretName }
+        : { backend: 'builtin' };
+    return { ...config, crm: resolved };
+  });
 
-export type AppConfig = z.infer<typeof configObject>;
+/** The CRM after validation: Salesforce always comes with its secret. */
+export type CrmConfig =
+  | { readonly backend: 'builtin' }
+  | { readonly backend: 'salesforce'; readonly salesforceSecretName: string };
+
+export type AppConfig = z.output<typeof configSchema>;
+/** A configuration key: every key of AppConfig, plus the deprecated ones still accepted. */
+export type ConfigKey = keyof typeof configObject.shape;
 
 export class ConfigError extends Error {
   constructor(issues: readonly z.ZodIssue[]) {
     super(
       [
         'Invalid SupportMax configuration (cdk.json context "supportmax", or -c supportmax.<key>=<value>):',
-        ...issues.map((i) => `  - ${i.path.join('.') || '(root)'}: ${i.message}`),
+        ...issues.map((i) => {
+          const where = i.path.join('.') || '(root)';
+          // Messages of the runtime's parsers name the field themselves ("triage.rules[2].when: …").
+          return `  - ${i.message.startsWith(where) ? i.message : `${where}: ${i.message}`}`;
+        }),
       ].join('\n'),
     );
     this.name = 'ConfigError';
   }
 }
 
-const KEYS = Object.keys(configObject.shape) as (keyof AppConfig)[];
+const KEYS = Object.keys(configObject.shape) as ConfigKey[];
 
 export interface ConfigSources {
   /** The "supportmax" context object (cdk.json). */
   readonly context?: unknown;
   /** Single-key overrides, e.g. from `-c supportmax.region=eu-west-1`. */
-  readonly overrides?: Partial<Record<keyof AppConfig, unknown>>;
+  readonly overrides?: Partial<Record<ConfigKey, unknown>>;
   /** Process environment: CDK_DEFAULT_ACCOUNT / CDK_DEFAULT_REGION fill an unset account / region. */
   readonly env?: Readonly<Record<string, string | undefined>>;
 }
@@ -114,10 +266,12 @@ export function parseConfig({ context, overrides = {}, env = {} }: ConfigSources
   }
   const merged: Record<string, unknown> = { ...(context as Record<string, unknown> | undefined) };
   for (const [key, value] of Object.entries(overrides)) {
-    if (value !== undefined) merged[key] = value;
+    if (value === undefined) continue;
+    // An object override (from `-c supportmax.<key>.<subkey>`) changes only the sub-keys it names.
+    merged[key] = isPlainObject(value) && isPlainObject(merged[key]) ? { ...merged[key], ...value } : value;
   }
   for (const key of Object.keys(merged)) {
-    if (!KEYS.includes(key as keyof AppConfig)) {
+    if (!KEYS.includes(key as ConfigKey)) {
       throw new Error(`Invalid SupportMax configuration: unknown key "${key}" (known: ${KEYS.join(', ')})`);
     }
     if (merged[key] === '' || merged[key] === null) delete merged[key];
@@ -129,11 +283,38 @@ export function parseConfig({ context, overrides = {}, env = {} }: ConfigSources
   return parsed.data;
 }
 
-/** Reads the sources from a CDK app's context and the process environment. */
+const isPlainObject = (value: unknown): value is Record<string, unknown> =>
+  typeof value === 'object' && value !== null && !Array.isArray(value);
+
+/**
+ * Reads the sources from a CDK app's context and the process environment. Object keys take
+ * `-c supportmax.<key>=<JSON>` and single sub-keys, `-c supportmax.<key>.<subkey>=<value>` (which win).
+ */
 export function configFromContext(
   tryGetContext: (key: string) => unknown,
   env: Readonly<Record<string, string | undefined>> = process.env,
 ): AppConfig {
-  const overrides = Object.fromEntries(KEYS.map((key) => [key, tryGetContext(`supportmax.${key}`)]));
+  const overrides: Partial<Record<ConfigKey, unknown>> = Object.fromEntries(
+    KEYS.map((key) => [key, tryGetContext(`supportmax.${key}`)]),
+  );
+  for (const [key, subKeys] of Object.entries(NESTED_KEYS) as [keyof typeof NESTED_KEYS, string[]][]) {
+    const single = Object.fromEntries(
+      subKeys
+        .map((sub) => [sub, tryGetContext(`supportmax.${key}.${sub}`)] as const)
+        .filter(([, value]) => value !== undefined && value !== ''),
+    );
+    if (Object.keys(single).length === 0) continue;
+    const whole = typeof overrides[key] === 'string' ? tryJson(overrides[key]) : overrides[key];
+    overrides[key] = isPlainObject(whole) ? { ...whole, ...single } : whole === undefined ? single : whole;
+  }
   return parseConfig({ context: tryGetContext('supportmax'), overrides, env });
+}
+
+/** The parsed JSON, or the text itself when it is not JSON (validation then reports it). */
+function tryJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return text;
+  }
 }

@@ -68,7 +68,9 @@ export function createSupportMaxStacks(app: App, config: AppConfig): SupportMaxS
     confidenceThreshold: config.confidenceThreshold,
     searchBackend: config.searchBackend,
     knowledgeBaseIndex,
-    crmSecretName: config.salesforceSecretName,
+    crm: config.crm,
+    triage: config.triage,
+    notifications: config.notifications,
   });
   const api = new ApiStack(app, 'Api', {
     ...name('Api'),
@@ -77,6 +79,8 @@ export function createSupportMaxStacks(app: App, config: AppConfig): SupportMaxS
     channel: webSocket,
     eventBus: workflow.eventBus,
     turnStateMachine: workflow.turns.stateMachine,
+    escalationStateMachine: workflow.escalationWorkflow.stateMachine,
+    crm: config.crm,
     userPool: identity.userPool,
     logKey: data.dataKey,
     confidenceThreshold: config.confidenceThreshold,
@@ -86,6 +90,7 @@ export function createSupportMaxStacks(app: App, config: AppConfig): SupportMaxS
     ...name('Observability'),
     deadLetterQueues: workflow.deadLetterQueues,
     turnStateMachine: workflow.turns.stateMachine,
+    escalationStateMachine: workflow.escalationWorkflow.stateMachine,
     restApi: api.operatorApi.api,
     automationTarget: config.automationTarget,
     alarmEmail: config.alarmEmail,

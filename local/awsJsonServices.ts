@@ -9,7 +9,7 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { AddressInfo } from 'node:net';
 import { type DomainEvent, EVENT_SOURCE } from '#core/domainEvents';
 import type { LocalEventBus } from '#local/eventBus';
-import type { LocalStateMachine } from '#local/stepFunctionsRunner';
+import { type LocalStateMachine, type LocalTaskTokens, TaskTokenError } from '#local/stepFunctionsRunner';
 
 export interface AwsJsonServicesLogger {
   info(msg: string, extra?: object): void;
@@ -21,6 +21,8 @@ export interface AwsJsonServicesOptions {
   readonly stateMachines: Readonly<Record<string, LocalStateMachine>>;
   /** Receives the entries of PutEvents, whatever their EventBusName. */
   readonly eventBus: LocalEventBus;
+  /** Callback tasks waiting for SendTaskSuccess / SendTaskFailure. */
+  readonly taskTokens?: LocalTaskTokens;
   /** @default console */
   readonly logger?: AwsJsonServicesLogger;
 }
@@ -93,6 +95,9 @@ export async function startAwsJsonServices(options: AwsJsonServicesOptions): Pro
     ['StartExecution', startExecution],
     ['StartSyncExecution', startSyncExecution],
     ['DescribeExecution', describeExecution],
+    ['SendTaskSuccess', sendTaskSuccess],
+    ['SendTaskFailure', sendTaskFailure],
+    ['SendTaskHeartbeat', sendTaskHeartbeat],
   ]);
   const events = new Map<string, Operation>([['PutEvents', putEvents]]);
 
@@ -121,6 +126,53 @@ export async function startAwsJsonServices(options: AwsJsonServicesOptions): Pro
       }
     }
     return started(executions.start(machine, arn, { name, input: text, value, reserveName: true }));
+  }
+
+  /** The waiting callback task's token, refused as AWS does when unknown or no longer waiting. */
+  function taskToken(input: JsonObject): string {
+    const token = input.taskToken;
+    if (typeof token !== 'string' || token.length < 1 || token.length > 2048) {
+      throw new ServiceError(400, 'InvalidToken', 'taskToken must be a string of 1 to 2048 characters');
+    }
+    return token;
+  }
+
+  function completing(work: () => void) {
+    try {
+      work();
+      return {};
+    } catch (error) {
+      if (error instanceof TaskTokenError) throw new ServiceError(400, error.code, error.message);
+      throw error;
+    }
+  }
+
+  async function sendTaskSuccess(input: JsonObject) {
+    const token = taskToken(input);
+    if (typeof input.output !== 'string') throw new ServiceError(400, 'InvalidOutput', 'output is required');
+    let output: unknown;
+    try {
+      output = JSON.parse(input.output);
+    } catch {
+      throw new ServiceError(400, 'InvalidOutput', 'output must be valid JSON');
+    }
+    return completing(() => options.taskTokens?.succeed(token, output) ?? unknownToken());
+  }
+
+  async function sendTaskFailure(input: JsonObject) {
+    const token = taskToken(input);
+    const error = typeof input.error === 'string' ? input.error.slice(0, 256) : 'TaskFailed';
+    const cause = typeof input.cause === 'string' ? input.cause.slice(0, 32768) : '';
+    return completing(() => options.taskTokens?.fail(token, error, cause) ?? unknownToken());
+  }
+
+  async function sendTaskHeartbeat(input: JsonObject) {
+    const token = taskToken(input);
+    return completing(() => (options.taskTokens?.isWaiting(token) ? undefined : unknownToken()));
+  }
+
+  function unknownToken(): never {
+    throw new ServiceError(400, 'TaskDoesNotExist', 'Task does not exist anymore');
   }
 
   async function startSyncExecution(input: JsonObject) {
@@ -152,8 +204,8 @@ export async function startAwsJsonServices(options: AwsJsonServicesOptions): Pro
       );
     }
     const checked = entries.map(domainEventOf);
-    const accepted = checked.filter((entry): entry is { event: DomainEvent } => 'event' in entry);
-    await eventBus.publish(accepted.map((entry) => entry.event));
+    const accepted = checked.filter((entry): entry is AcceptedEntry => 'event' in entry);
+    await eventBus.publishEntries(accepted);
     return {
       FailedEntryCount: checked.length - accepted.length,
       // LocalEventBus assigns envelope ids itself; these ids identify the entries only.
@@ -419,13 +471,15 @@ function executionInput(value: unknown): { text: string; value: unknown } {
   }
 }
 
-type CheckedEntry = { event: DomainEvent } | { ErrorCode: string; ErrorMessage: string };
+/** An entry's `Time` is kept: it is the event's time for rules and consumers, as on EventBridge. */
+type AcceptedEntry = { event: DomainEvent; time?: Date };
+type CheckedEntry = AcceptedEntry | { ErrorCode: string; ErrorMessage: string };
 
 /** One PutEvents entry as a domain event, or the per-entry error EventBridge would report. */
 function domainEventOf(entry: unknown): CheckedEntry {
   const invalid = (ErrorMessage: string) => ({ ErrorCode: 'InvalidArgument', ErrorMessage });
   if (!isObject(entry)) return invalid('Entry is not an object');
-  const { Source, DetailType, Detail } = entry;
+  const { Source, DetailType, Detail, Time } = entry;
   if (typeof Source !== 'string' || !Source)
     return invalid('Parameter Source is not valid. Reason: Source is a required argument.');
   if (Source !== EVENT_SOURCE)
@@ -448,7 +502,14 @@ function domainEventOf(entry: unknown): CheckedEntry {
       `DetailType "${DetailType}" does not match the detail's type ${JSON.stringify(detail.type ?? null)}`,
     );
   }
-  return { event: detail as unknown as DomainEvent };
+  // The JSON protocols send timestamps as epoch seconds; an ISO string is accepted too.
+  const time =
+    Time === undefined || Time === null
+      ? undefined
+      : new Date(typeof Time === 'number' ? Time * 1000 : typeof Time === 'string' ? Time : Number.NaN);
+  if (time && Number.isNaN(time.getTime()))
+    return invalid('Parameter Time is not valid. Reason: not a timestamp.');
+  return { event: detail as unknown as DomainEvent, ...(time ? { time } : {}) };
 }
 
 function requiredArn(value: unknown, field: string): string {

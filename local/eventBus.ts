@@ -226,12 +226,22 @@ export class LocalEventBus implements EventPublisher {
 
   /** Never throws because of a target: failures are retried, then dead-lettered. */
   async publish(events: readonly DomainEvent[]): Promise<void> {
-    for (const event of events) {
+    await this.publishEntries(events.map((event) => ({ event })));
+  }
+
+  /**
+   * PutEvents entries: an entry's `time` (PutEvents `Time`) becomes the envelope's time, as on EventBridge;
+   * without one the bus stamps its own clock's time.
+   */
+  async publishEntries(
+    entries: readonly { readonly event: DomainEvent; readonly time?: Date }[],
+  ): Promise<void> {
+    for (const { event, time } of entries) {
       const envelope: EventEnvelope = {
         id: randomUUID(),
         source: EVENT_SOURCE,
         'detail-type': event.type,
-        time: this.now().toISOString(),
+        time: (time ?? this.now()).toISOString(),
         detail: event,
       };
       for (const rule of this.rules.values()) {

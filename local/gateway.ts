@@ -10,8 +10,15 @@ import { createServer, type IncomingMessage, type ServerResponse, STATUS_CODES }
 import type { AddressInfo } from 'node:net';
 import { extname, isAbsolute, relative, resolve } from 'node:path';
 import type { Duplex } from 'node:stream';
-import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
+import type {
+  APIGatewayAuthorizerResult,
+  APIGatewayProxyEvent,
+  APIGatewayProxyResult,
+  APIGatewayRequestAuthorizerEvent,
+  Context,
+} from 'aws-lambda';
 import { type RawData, type WebSocket, WebSocketServer } from 'ws';
+import { type TakeResult, TokenBucketLimiter } from '#core/rateLimiter';
 
 export type RestHandler = (event: APIGatewayProxyEvent, context: Context) => Promise<APIGatewayProxyResult>;
 
@@ -33,6 +40,8 @@ export interface WebSocketEvent {
     identity: { sourceIp: string; userAgent: string };
     disconnectStatusCode?: number;
     disconnectReason?: string;
+    /** `{ principalId, ...context }` of the $connect authorizer, on every event of the connection. */
+    authorizer?: Record<string, unknown>;
   };
   body?: string;
   isBase64Encoded: boolean;
@@ -61,6 +70,50 @@ export interface RestRoute {
   handler: RestHandler;
   /** Shown as context.functionName. @default derived from method and resource */
   functionName?: string;
+  /** Lambda REQUEST authorizer run before the handler, as API Gateway does. @default none (open route) */
+  authorizer?: LambdaAuthorizer;
+}
+
+/** The REQUEST authorizer event of a WebSocket $connect (no httpMethod or resource, unlike REST). */
+export interface WebSocketAuthorizerEvent {
+  type: 'REQUEST';
+  methodArn: string;
+  headers: Record<string, string>;
+  multiValueHeaders: Record<string, string[]>;
+  queryStringParameters: Record<string, string> | null;
+  multiValueQueryStringParameters: Record<string, string[]> | null;
+  stageVariables: null;
+  requestContext: WebSocketEvent['requestContext'];
+}
+
+/**
+ * A Lambda REQUEST authorizer. Throwing `Error('Unauthorized')` answers 401, a Deny policy 403 (message from
+ * `context.reason` when given), an Allow policy for the method ARN lets the request through with
+ * `{ principalId, ...context }` in `requestContext.authorizer`.
+ */
+export type LambdaAuthorizer = (
+  event: APIGatewayRequestAuthorizerEvent | WebSocketAuthorizerEvent,
+  context: Context,
+) => Promise<APIGatewayAuthorizerResult>;
+
+/** A token bucket: `capacity` requests at once, refilled at `refillPerSecond`. */
+export interface RateLimit {
+  readonly capacity: number;
+  readonly refillPerSecond: number;
+}
+
+export interface GatewayRateLimits {
+  /** WebSocket upgrades per source IP; over it the upgrade is refused with 429. */
+  readonly connectPerIp?: RateLimit;
+  /**
+   * Frames per connection and per source IP; over either, the gateway answers a `RateLimited` error frame
+   * itself (no handler runs) and keeps the connection, until a connection's rejected frames within 10 s
+   * exceed ten times what its limit admits in 10 s: then it is closed with 1008.
+   */
+  readonly messagesPerConnection?: RateLimit;
+  readonly messagesPerIp?: RateLimit;
+  /** REST requests per source IP; over it 429 `RateLimited` with Retry-After. */
+  readonly restPerIp?: RateLimit;
 }
 
 export interface GatewayLogger {
@@ -80,6 +133,11 @@ export interface LocalGatewayOptions {
     routes: Record<string, WebSocketHandler>;
     /** Body field that selects the route; 'action' and '$request.body.action' are equivalent. @default 'action' */
     routeSelectionKey?: string;
+    /**
+     * Authorizer for $connect, run only when the upgrade request carries `cookie` (an operator's session);
+     * without it the connection is anonymous. Unauthorized → 401, Deny → 403. @default none
+     */
+    connectAuthorizer?: { handler: LambdaAuthorizer; cookie: string };
   };
   staticFiles?: { dir: string; pages: Record<string, string> };
   /** Largest WebSocket message, and PostToConnection payload; bigger frames close with 1009. @default 1 MiB */
@@ -94,8 +152,23 @@ export interface LocalGatewayOptions {
    * backpressure on the clients instead of timeouts. @default unlimited
    */
   maxConcurrentMessages?: number;
+  /** Per-IP and per-connection token buckets, like stage throttling + WAF on AWS. @default no limits */
+  rateLimits?: GatewayRateLimits;
+  /**
+   * A movable clock (the local face with SUPPORTMAX_CLOCK=controlled), served on the loopback-only
+   * management route `/@clock`: `POST {"advanceMs": n}` or `POST {"set": epochMs}` moves it, `GET` reads
+   * it; both answer `{"now": epochMs}`. @default none (no /@clock route)
+   */
+  clock?: ClockControl;
   /** @default console */
   logger?: GatewayLogger;
+}
+
+/** What `/@clock` needs of a clock; `advance` and `set` throw RangeError on a bad value. */
+export interface ClockControl {
+  now(): number;
+  advance(ms: number): number;
+  set(epochMs: number): number;
 }
 
 export interface LocalGateway {
@@ -116,6 +189,7 @@ const API_ID = 'local';
 const ACCOUNT_ID = '123456789012';
 const REGION = 'us-east-1';
 const CONNECTIONS_PREFIX = '/@connections/';
+const CLOCK_PATH = '/@clock';
 const INTERNAL_ERROR_FRAME = JSON.stringify({ message: 'Internal server error' });
 
 export async function startLocalGateway(options: LocalGatewayOptions): Promise<LocalGateway> {
@@ -126,6 +200,9 @@ export async function startLocalGateway(options: LocalGatewayOptions): Promise<L
   const timeoutMs = options.integrationTimeoutMs ?? 29_000;
   const admission = new MessageAdmission(options.maxConcurrentMessages ?? Number.POSITIVE_INFINITY);
   const router = new RestRouter(options.rest);
+  const rateLimits = new EdgeRateLimits(options.rateLimits);
+  /** First path segments that belong to the REST API (e.g. 'api'): rate-limited and traversal-checked. */
+  const restPrefixes = new Set(options.rest.map((route) => route.resource.split('/')[1] ?? ''));
   const staticSite = options.staticFiles ? await StaticSite.open(options.staticFiles) : undefined;
   const wsRoutes = options.websocket.routes;
   const routeSelectionPath = (options.websocket.routeSelectionKey ?? 'action')
@@ -169,11 +246,24 @@ export async function startLocalGateway(options: LocalGatewayOptions): Promise<L
   async function handleHttp(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const { rawPath, rawQuery } = splitUrl(req.url);
     if (rawPath.startsWith(CONNECTIONS_PREFIX)) return handleManagement(req, res, rawPath);
+    if (rawPath === CLOCK_PATH && options.clock) return handleClock(req, res, options.clock);
 
     const segments = decodeSegments(rawPath);
     if (!segments) return sendError(res, 400, 'BadRequest', 'Malformed URL path');
     const method = req.method ?? 'GET';
     const match = router.match(method, segments);
+    if (match.kind !== 'none' || restPrefixes.has(segments[0] ?? '')) {
+      const admitted = rateLimits.admitRest(sourceIpOf(req));
+      if (!admitted.allowed) {
+        const seconds = String(Math.max(1, Math.ceil(admitted.retryAfterMs / 1000)));
+        return sendError(res, 429, 'RateLimited', `Too many requests; retry after ${seconds} s`, {
+          'retry-after': seconds,
+        });
+      }
+      if (segments.some(isUnsafePathSegment)) {
+        return sendError(res, 400, 'BadRequest', 'Path segments must not contain "..", "/", "\\" or NUL');
+      }
+    }
     if (match.kind === 'route') return invokeRest(req, res, match, rawPath, rawQuery);
     if (match.kind === 'wrong-method') {
       return sendError(res, 405, 'MethodNotAllowed', `${method} is not allowed on ${rawPath}`, {
@@ -201,7 +291,15 @@ export async function startLocalGateway(options: LocalGatewayOptions): Promise<L
     if (body === 'too-large') {
       return sendError(res, 413, 'PayloadTooLarge', `Request body exceeds ${maxRequestBytes} bytes`);
     }
+    if ((req.method === 'GET' || req.method === 'HEAD') && body.length > 0) {
+      return sendError(res, 400, 'BadRequest', `${req.method} requests must not carry a body`);
+    }
     const event = toProxyEvent(req, match, rawPath, rawQuery, body);
+    if (match.route.authorizer) {
+      const verdict = await authorize(match.route.authorizer, restAuthorizerEvent(event), logger, timeoutMs);
+      if (verdict.kind === 'refused') return sendError(res, verdict.status, verdict.code, verdict.message);
+      event.requestContext.authorizer = verdict.authorizer;
+    }
     const context = lambdaContext(match.route.functionName, timeoutMs);
     const outcome = await invokeWithin(timeoutMs, () => match.route.handler(event, context));
     if (outcome.kind === 'timeout') {
@@ -231,18 +329,46 @@ export async function startLocalGateway(options: LocalGatewayOptions): Promise<L
     socket.on('error', onHandshakeError);
     const { rawPath, rawQuery } = splitUrl(req.url);
     if (closing || rawPath !== options.websocket.path) return rejectUpgrade(socket, 404);
+    const admitted = rateLimits.admitConnect(sourceIpOf(req));
+    if (!admitted.allowed) {
+      const seconds = Math.max(1, Math.ceil(admitted.retryAfterMs / 1000));
+      const body = JSON.stringify({
+        message: `Too many connections; retry after ${seconds} s`,
+        code: 'RateLimited',
+        retryAfterMs: admitted.retryAfterMs,
+      });
+      return rejectUpgrade(socket, 429, body, { 'Retry-After': String(seconds) });
+    }
 
     pendingUpgrades.add(socket);
     socket.once('close', () => pendingUpgrades.delete(socket));
     const { headers, multiValueHeaders } = collectHeaders(req.rawHeaders);
     const query = collectQuery(rawQuery);
-    const peer: ConnectionIdentity = {
+    let peer: ConnectionIdentity = {
       connectionId: newAwsStyleId(),
       connectedAt: Date.now(),
       sourceIp: sourceIpOf(req),
       userAgent: headers['user-agent'] ?? '',
       domainName: headers.host ?? host,
     };
+    const connectAuthorizer = options.websocket.connectAuthorizer;
+    if (connectAuthorizer && hasCookie(headers.cookie, connectAuthorizer.cookie)) {
+      const authorizerEvent: WebSocketAuthorizerEvent = {
+        type: 'REQUEST',
+        methodArn: `arn:aws:execute-api:${REGION}:${ACCOUNT_ID}:${API_ID}/${STAGE}/$connect`,
+        headers,
+        multiValueHeaders,
+        queryStringParameters: query.single,
+        multiValueQueryStringParameters: query.multi,
+        stageVariables: null,
+        requestContext: webSocketEvent('CONNECT', '$connect', peer).requestContext,
+      };
+      const verdict = await authorize(connectAuthorizer.handler, authorizerEvent, logger, timeoutMs);
+      if (verdict.kind === 'refused') {
+        return rejectUpgrade(socket, verdict.status, JSON.stringify({ message: verdict.message }));
+      }
+      peer = { ...peer, authorizer: verdict.authorizer };
+    }
 
     const connectHandler = wsRoutes.$connect;
     if (connectHandler) {
@@ -299,6 +425,7 @@ export async function startLocalGateway(options: LocalGatewayOptions): Promise<L
       }),
     };
     connections.set(peer.connectionId, connection);
+    const abuse = rateLimits.abuseMeter();
 
     ws.on('error', (error) => {
       logger.info('WebSocket closed on a protocol error', {
@@ -313,10 +440,18 @@ export async function startLocalGateway(options: LocalGatewayOptions): Promise<L
         return;
       }
       const body = rawDataToBuffer(data).toString('utf8');
+      const admitted = rateLimits.admitFrame(peer.connectionId, peer.sourceIp);
+      if (!admitted.allowed) {
+        // Answered here, like API Gateway's throttling: no handler runs and nothing queues.
+        if (abuse.rejected()) ws.close(1008, 'Rate limit exceeded repeatedly');
+        else sendFrame(connection, rateLimitedFrame(body, admitted.retryAfterMs));
+        return;
+      }
       track(admission.run(ws, () => dispatchMessage(connection, body)));
     });
     ws.once('close', (code: number, reason: Buffer) => {
       connections.delete(peer.connectionId);
+      rateLimits.forgetConnection(peer.connectionId);
       const disconnect = invokeDisconnect(peer, code, reason.toString('utf8') || describeCloseCode(code));
       track(disconnect);
       void disconnect.finally(resolveDisconnected);
@@ -398,6 +533,41 @@ export async function startLocalGateway(options: LocalGatewayOptions): Promise<L
           ...errorDetails(error),
         });
     });
+  }
+
+  // --- Management API (@clock) --------------------------------------------------------------------
+
+  async function handleClock(req: IncomingMessage, res: ServerResponse, clock: ClockControl): Promise<void> {
+    if (!isLoopback(req.socket.remoteAddress)) {
+      return sendError(res, 403, 'Forbidden', 'The clock only accepts loopback callers');
+    }
+    const method = req.method ?? 'GET';
+    if (method === 'GET') return sendJson(res, 200, { now: clock.now() });
+    if (method !== 'POST') {
+      return sendError(res, 405, 'MethodNotAllowed', `${method} is not allowed on ${CLOCK_PATH}`, {
+        allow: 'GET, POST',
+      });
+    }
+    const usage = 'Send {"advanceMs": milliseconds} or {"set": epochMilliseconds}';
+    const body = await readBody(req, 1024);
+    if (body === 'too-large') return sendError(res, 413, 'PayloadTooLarge', usage);
+    let request: unknown;
+    try {
+      request = JSON.parse(body.toString('utf8'));
+    } catch {
+      return sendError(res, 400, 'BadRequest', `Malformed JSON. ${usage}`);
+    }
+    const fields = typeof request === 'object' && request !== null ? Object.entries(request) : [];
+    const [name, value] = fields.length === 1 ? fields[0]! : [];
+    if (typeof value !== 'number' || (name !== 'advanceMs' && name !== 'set')) {
+      return sendError(res, 400, 'BadRequest', usage);
+    }
+    try {
+      return sendJson(res, 200, { now: name === 'set' ? clock.set(value) : clock.advance(value) });
+    } catch (error) {
+      if (error instanceof RangeError) return sendError(res, 400, 'BadRequest', error.message);
+      throw error;
+    }
   }
 
   // --- Management API (@connections) --------------------------------------------------------------
@@ -507,6 +677,7 @@ interface CompiledRoute {
   segments: TemplateSegment[];
   handler: RestHandler;
   functionName: string;
+  authorizer?: LambdaAuthorizer;
 }
 
 interface RouteMatch {
@@ -563,7 +734,14 @@ function compileRoute(route: RestRoute): CompiledRoute {
   const functionName =
     route.functionName ??
     `${route.method}${route.resource}`.replace(/[^A-Za-z0-9_-]+/g, '-').replace(/-+$/, '');
-  return { method: route.method, resource: route.resource, segments, handler: route.handler, functionName };
+  return {
+    method: route.method,
+    resource: route.resource,
+    segments,
+    handler: route.handler,
+    functionName,
+    authorizer: route.authorizer,
+  };
 }
 
 function compareSpecificity(a: CompiledRoute, b: CompiledRoute): number {
@@ -659,6 +837,92 @@ function toProxyEvent(
       stage: STAGE,
     },
   };
+}
+
+// --- Lambda authorizers ----------------------------------------------------------------------------
+
+type AuthorizerVerdict =
+  | { kind: 'allowed'; authorizer: Record<string, unknown> }
+  | { kind: 'refused'; status: number; code: string; message: string };
+
+function restAuthorizerEvent(event: APIGatewayProxyEvent): APIGatewayRequestAuthorizerEvent {
+  const { httpMethod, path, resource } = event;
+  return {
+    type: 'REQUEST',
+    methodArn: `arn:aws:execute-api:${REGION}:${ACCOUNT_ID}:${API_ID}/${STAGE}/${httpMethod}${path}`,
+    resource,
+    path,
+    httpMethod,
+    headers: event.headers,
+    multiValueHeaders: event.multiValueHeaders,
+    pathParameters: event.pathParameters,
+    queryStringParameters: event.queryStringParameters,
+    multiValueQueryStringParameters: event.multiValueQueryStringParameters,
+    stageVariables: event.stageVariables,
+    requestContext: { ...event.requestContext, authorizer: undefined },
+  };
+}
+
+/** Runs an authorizer like API Gateway: 'Unauthorized' → 401, Deny → 403, other failures → 500. */
+async function authorize(
+  authorizer: LambdaAuthorizer,
+  event: APIGatewayRequestAuthorizerEvent | WebSocketAuthorizerEvent,
+  logger: GatewayLogger,
+  timeoutMs: number,
+): Promise<AuthorizerVerdict> {
+  const outcome = await invokeWithin(timeoutMs, () =>
+    authorizer(event, lambdaContext('authorizer', timeoutMs)),
+  );
+  if (outcome.kind === 'error' && (outcome.error as Error)?.message === 'Unauthorized') {
+    return { kind: 'refused', status: 401, code: 'Unauthorized', message: 'Unauthorized' };
+  }
+  if (outcome.kind !== 'ok' || !isAuthorizerResult(outcome.value)) {
+    logger.error('Authorizer failed', {
+      methodArn: event.methodArn,
+      ...(outcome.kind === 'ok'
+        ? { error: 'malformed authorizer result' }
+        : errorDetails(outcomeError(outcome))),
+    });
+    return { kind: 'refused', status: 500, code: 'InternalError', message: 'Authorizer failed' };
+  }
+  const { principalId, policyDocument, context } = outcome.value;
+  if (!policyAllows(policyDocument.Statement, event.methodArn)) {
+    const reason = typeof context?.reason === 'string' ? context.reason : undefined;
+    const message = reason ?? 'User is not authorized to access this resource with an explicit deny';
+    return { kind: 'refused', status: 403, code: 'Forbidden', message };
+  }
+  return { kind: 'allowed', authorizer: { principalId, ...(context ?? {}) } };
+}
+
+function isAuthorizerResult(value: unknown): value is APIGatewayAuthorizerResult {
+  const result = value as APIGatewayAuthorizerResult | undefined;
+  return typeof result?.principalId === 'string' && Array.isArray(result.policyDocument?.Statement);
+}
+
+/** IAM evaluation for execute-api:Invoke: an explicit Deny wins, else an Allow is needed. Wildcards * and ?. */
+function policyAllows(statements: readonly unknown[], methodArn: string): boolean {
+  const listOf = (value: unknown): string[] =>
+    Array.isArray(value) ? value.map(String) : typeof value === 'string' ? [value] : [];
+  const matches = (pattern: string, value: string) => {
+    const source = pattern
+      .replace(/[.+^${}()|[\]\\]/g, '\\$&')
+      .replaceAll('*', '.*')
+      .replaceAll('?', '.');
+    return new RegExp(`^${source}$`).test(value);
+  };
+  let allowed = false;
+  for (const statement of statements as { Effect?: string; Action?: unknown; Resource?: unknown }[]) {
+    const action = listOf(statement.Action).some((a) => matches(a.toLowerCase(), 'execute-api:invoke'));
+    const resource = listOf(statement.Resource).some((r) => matches(r, methodArn));
+    if (!action || !resource) continue;
+    if (statement.Effect === 'Deny') return false;
+    if (statement.Effect === 'Allow') allowed = true;
+  }
+  return allowed;
+}
+
+function hasCookie(cookieHeader: string | undefined, name: string): boolean {
+  return (cookieHeader ?? '').split(';').some((pair) => pair.split('=')[0]?.trim() === name);
 }
 
 const TEXT_MEDIA_TYPES = new Set([
@@ -821,6 +1085,8 @@ interface ConnectionIdentity {
   readonly sourceIp: string;
   readonly userAgent: string;
   readonly domainName: string;
+  /** The $connect authorizer's result, passed on every event of the connection. */
+  readonly authorizer?: Record<string, unknown>;
 }
 
 interface LiveConnection extends ConnectionIdentity {
@@ -853,6 +1119,7 @@ function webSocketEvent(
       stage: STAGE,
       apiId: API_ID,
       identity: { sourceIp: peer.sourceIp, userAgent: peer.userAgent },
+      ...(peer.authorizer ? { authorizer: peer.authorizer } : {}),
     },
     isBase64Encoded: false,
   };
@@ -1038,12 +1305,20 @@ function sendGone(res: ServerResponse, connectionId: string): void {
   sendAwsError(res, 410, 'GoneException', `Connection ${connectionId} is gone`);
 }
 
-function rejectUpgrade(socket: Duplex, status: number, body?: string): void {
+function rejectUpgrade(
+  socket: Duplex,
+  status: number,
+  body?: string,
+  headers: Record<string, string> = {},
+): void {
   const reason = STATUS_CODES[status] ?? 'Unknown';
   const payload = body ?? JSON.stringify({ message: reason });
+  const extra = Object.entries(headers)
+    .map(([name, value]) => `${name}: ${value}\r\n`)
+    .join('');
   socket.once('finish', () => socket.destroy());
   socket.end(
-    `HTTP/1.1 ${status} ${reason}\r\nConnection: close\r\nContent-Type: application/json\r\n` +
+    `HTTP/1.1 ${status} ${reason}\r\nConnection: close\r\nContent-Type: application/json\r\n${extra}` +
       `Content-Length: ${Buffer.byteLength(payload)}\r\n\r\n${payload}`,
   );
 }
@@ -1124,5 +1399,102 @@ class MessageAdmission {
       for (const ws of this.paused) if (ws.readyState === ws.OPEN) ws.resume();
       this.paused.clear();
     }
+  }
+}
+
+/** A path segment that could escape its parameter: '.', '..', or one holding '/', '\' or NUL once decoded. */
+function isUnsafePathSegment(segment: string): boolean {
+  return (
+    segment === '.' ||
+    segment === '..' ||
+    segment.includes('/') ||
+    segment.includes('\\') ||
+    segment.includes('\0')
+  );
+}
+
+/** The client's own id, when the frame carries a well-formed one (read without parsing the whole frame). */
+const CLIENT_MESSAGE_ID = /"clientMessageId"\s*:\s*"([A-Za-z0-9_.:-]{1,100})"/;
+
+function rateLimitedFrame(body: string, retryAfterMs: number): string {
+  const clientMessageId = CLIENT_MESSAGE_ID.exec(body.slice(0, 64 * 1024))?.[1];
+  return JSON.stringify({
+    type: 'error',
+    code: 'RateLimited',
+    message: `Too many messages; retry after ${retryAfterMs} ms`,
+    retryAfterMs,
+    ...(clientMessageId ? { clientMessageId } : {}),
+  });
+}
+
+/** How long rejected frames are counted before a connection counts as abusive. */
+const ABUSE_WINDOW_MS = 10_000;
+/** A connection is closed once its rejected frames exceed this many times what its limit admits. */
+const ABUSE_FACTOR = 10;
+const monotonicClock = { now: () => performance.now() };
+const ALLOWED: TakeResult = { allowed: true, retryAfterMs: 0 };
+
+/** The optional edge limits: one token-bucket limiter per kind, keyed by source IP or connection id. */
+class EdgeRateLimits {
+  private readonly connect: TokenBucketLimiter | undefined;
+  private readonly perConnection: TokenBucketLimiter | undefined;
+  private readonly perIp: TokenBucketLimiter | undefined;
+  private readonly rest: TokenBucketLimiter | undefined;
+  /** Rejected frames per ABUSE_WINDOW_MS past which a connection is closed. */
+  private readonly abuseThreshold: number;
+
+  constructor(limits: GatewayRateLimits = {}) {
+    const limiter = (name: string, limit: RateLimit | undefined) => {
+      if (!limit) return undefined;
+      try {
+        return new TokenBucketLimiter({ ...limit, clock: monotonicClock });
+      } catch (error) {
+        throw new Error(`rateLimits.${name}: ${(error as Error).message}`);
+      }
+    };
+    this.connect = limiter('connectPerIp', limits.connectPerIp);
+    this.perConnection = limiter('messagesPerConnection', limits.messagesPerConnection);
+    this.perIp = limiter('messagesPerIp', limits.messagesPerIp);
+    this.rest = limiter('restPerIp', limits.restPerIp);
+    const frameLimit = limits.messagesPerConnection ?? limits.messagesPerIp;
+    this.abuseThreshold = frameLimit
+      ? ABUSE_FACTOR * (frameLimit.capacity + (frameLimit.refillPerSecond * ABUSE_WINDOW_MS) / 1000)
+      : Number.POSITIVE_INFINITY;
+  }
+
+  admitConnect(ip: string): TakeResult {
+    return this.connect?.take(ip) ?? ALLOWED;
+  }
+
+  admitRest(ip: string): TakeResult {
+    return this.rest?.take(ip) ?? ALLOWED;
+  }
+
+  /** The connection's own bucket first, so one noisy connection does not drain its neighbours' IP budget. */
+  admitFrame(connectionId: string, ip: string): TakeResult {
+    const own = this.perConnection?.take(connectionId) ?? ALLOWED;
+    return own.allowed ? (this.perIp?.take(ip) ?? ALLOWED) : own;
+  }
+
+  forgetConnection(connectionId: string): void {
+    this.perConnection?.forget(connectionId);
+  }
+
+  /** Counts one connection's rejected frames; `rejected()` is true once they amount to sustained abuse. */
+  abuseMeter(): { rejected(): boolean } {
+    let windowStart = monotonicClock.now();
+    let count = 0;
+    const threshold = this.abuseThreshold;
+    return {
+      rejected() {
+        const now = monotonicClock.now();
+        if (now - windowStart >= ABUSE_WINDOW_MS) {
+          windowStart = now;
+          count = 0;
+        }
+        count++;
+        return count > threshold;
+      },
+    };
   }
 }

@@ -4,36 +4,56 @@
  * EventBridge (in-process bus). Handlers reach them through the SDK's standard endpoint variables, so
  * nothing in lambdas/ knows it runs locally. One face per process: handler singletons read the env once.
  */
+import { randomBytes } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
+import { readFile, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import type { Context } from 'aws-lambda';
 import { EVENT_ROUTES, type EventConsumer } from '#adapters/eventRoutes';
 import { TABLES, type TableName } from '#adapters/tableDefinitions';
+import { MIN_SECRET_LENGTH } from '#core/customerToken';
 import { startAwsJsonServices } from './awsJsonServices';
 import { ensureTables, localAwsClientConfig, startDynamo } from './dynamoServer';
 import { LocalEventBus } from './eventBus';
-import { type RestHandler, startLocalGateway, type WebSocketHandler } from './gateway';
+import {
+  type GatewayRateLimits,
+  type LambdaAuthorizer,
+  type RestHandler,
+  startLocalGateway,
+  type WebSocketHandler,
+} from './gateway';
+import { DEFAULT_RATE_LIMITS } from './rateLimitConfig';
 import { ensureQueue, startQueueConsumer, startSqs } from './sqsServer';
-import { LocalStateMachine, loadStateMachineDefinition } from './stepFunctionsRunner';
+import { LocalStateMachine, LocalTaskTokens, loadStateMachineDefinition } from './stepFunctionsRunner';
 
 const ROOT = resolve(import.meta.dirname, '..');
 const ACCOUNT = '000000000000';
 const REGION = 'us-east-1';
 const lambdaArn = (name: string) => `arn:aws:lambda:${REGION}:${ACCOUNT}:function:supportmax-${name}`;
 const TURN_STATE_MACHINE_ARN = `arn:aws:states:${REGION}:${ACCOUNT}:stateMachine:supportmax-turn`;
+const ESCALATION_STATE_MACHINE_ARN = `arn:aws:states:${REGION}:${ACCOUNT}:stateMachine:supportmax-escalation`;
 
 export interface LocalFaceOptions {
   readonly port: number;
   readonly host?: string;
   readonly dataDir: string;
+  /** Inbound e-mail (SMTP); 0 picks a free port. @default 2525 */
+  readonly smtpPort?: number;
   readonly logger?: { info(message: string): void; error(message: string, error?: unknown): void };
+  /** Edge rate limits per IP and per connection. @default DEFAULT_RATE_LIMITS */
+  readonly rateLimits?: GatewayRateLimits;
 }
 
 export interface LocalFace {
   readonly url: string;
   readonly wsUrl: string;
+  /** host:port of the SMTP server that takes customers' e-mails. */
+  readonly smtpAddress: string;
+  readonly supportEmail: string;
+  /** Where replies are written as .eml files. */
+  readonly outboxDir: string;
   close(): Promise<void>;
 }
 
@@ -46,7 +66,7 @@ export function lambdaContext(functionName: string): Context {
     callbackWaitsForEmptyEventLoop: false,
     functionName,
     functionVersion: '$LATEST',
-    invokedFunctionArn: lambdaArn(functionName),
+    invokedFunctionArn: `arn:aws:lambda:${REGION}:${ACCOUNT}:function:${functionName}`,
     memoryLimitInMB: '1024',
     awsRequestId: crypto.randomUUID(),
     logGroupName: `/aws/lambda/${functionName}`,
@@ -110,20 +130,26 @@ export async function startLocalFace(options: LocalFaceOptions): Promise<LocalFa
       AWS_SECRET_ACCESS_KEY: 'local',
       AWS_ENDPOINT_URL_DYNAMODB: dynamo.endpoint,
       AWS_ENDPOINT_URL_SQS: sqs.endpoint,
+      SUPPORT_EMAIL_ADDRESS: process.env.SUPPORT_EMAIL_ADDRESS ?? 'support@example.com',
+      EMAIL_OUTBOX_DIR: join(dataDir, 'outbox'),
       ESCALATION_QUEUE_URL: escalations.queueUrl,
       EVENT_BUS_NAME: 'supportmax',
-      CONSOLE_FEED: 'open',
       TURN_STATE_MACHINE_ARN,
+      ESCALATION_STATE_MACHINE_ARN,
       KNOWLEDGE_BASE_OVERLAY: join(dataDir, 'kb.jsonl'),
       EMBEDDING_CACHE_PATH: join(dataDir, 'kb-embeddings.jsonl'),
+      // The audit archive: append-only day files, earlier days read-only (S3 with object lock on AWS).
+      AUDIT_DIR: join(dataDir, 'audit'),
       POWERTOOLS_METRICS_DISABLED: process.env.POWERTOOLS_METRICS_DISABLED ?? 'true',
       POWERTOOLS_TRACE_ENABLED: 'false',
       POWERTOOLS_LOG_LEVEL: process.env.POWERTOOLS_LOG_LEVEL ?? 'WARN',
       ...Object.fromEntries(Object.entries(TABLES).map(([t, d]) => [d.envVar, tableNames[t as TableName]])),
     });
+    process.env.CUSTOMER_TOKEN_SECRET = await customerTokenSecretOf(dataDir);
 
     // Handler modules are imported only now, so their Powertools instances see the settings above.
     const handlers = await loadHandlers();
+    const auditHandlers = await loadAuditHandlers();
     const eventBus = new LocalEventBus({
       onUndelivered: (rule, envelope, error) =>
         log.error(`event ${envelope['detail-type']} lost by rule ${rule}`, error),
@@ -131,6 +157,9 @@ export async function startLocalFace(options: LocalFaceOptions): Promise<LocalFa
     const consumers: Record<EventConsumer, AnyHandler> = {
       metricsAggregator: handlers.metricsAggregator,
       consoleNotifier: handlers.consoleNotifier,
+      teamNotifier: handlers.teamNotifier,
+      crmSync: handlers.crmSync,
+      auditRecorder: auditHandlers.auditRecorder,
     };
     for (const route of EVENT_ROUTES) {
       eventBus.addRule({
@@ -173,12 +202,30 @@ export async function startLocalFace(options: LocalFaceOptions): Promise<LocalFa
         [lambdaArn('escalate')]: invoke(handlers.escalate, 'escalate'),
       },
     });
+    // Escalations wait for agents for minutes to days: a callback Task per case, completed by SendTaskSuccess.
+    const taskTokens = new LocalTaskTokens();
+    const escalationMachine = new LocalStateMachine(
+      await loadStateMachineDefinition(join(ROOT, 'statemachines', 'escalation.asl.json'), {
+        CaseStepFunctionArn: lambdaArn('case-step'),
+      }),
+      {
+        name: 'supportmax-escalation',
+        taskTokens,
+        resources: { [lambdaArn('case-step')]: invoke(handlers.caseStep, 'case-step') },
+      },
+    );
     const services = await startAwsJsonServices({
-      stateMachines: { [TURN_STATE_MACHINE_ARN]: turnMachine },
+      stateMachines: {
+        [TURN_STATE_MACHINE_ARN]: turnMachine,
+        [ESCALATION_STATE_MACHINE_ARN]: escalationMachine,
+      },
+      taskTokens,
       eventBus,
       logger: { info: () => undefined, error: (message, extra) => log.error(message, extra) },
     });
     closers.push(async () => {
+      // Waiting escalations end here and start again, from their stored deadlines, on the next start.
+      taskTokens.abortAll();
       await services.executions.drain();
       await services.close();
     });
@@ -205,25 +252,50 @@ export async function startLocalFace(options: LocalFaceOptions): Promise<LocalFa
     const rest = (handler: AnyHandler): RestHandler => handler as unknown as RestHandler;
     const ws = (handler: AnyHandler, name: string): WebSocketHandler =>
       invoke(handler, name) as unknown as WebSocketHandler;
+    // Every /api route but health and login needs an operator session, checked like a Lambda authorizer.
+    const operatorHandlers = await loadOperatorHandlers();
+    // SUPPORTMAX_CLOCK=controlled (replays, demos): the handlers' one shared clock, moved by POST /@clock.
+    const { controlledClock } = await import('#handlers/shared/clock');
+    const authorizer = invoke(
+      operatorHandlers.sessionAuthorizer,
+      'session-authorizer',
+    ) as unknown as LambdaAuthorizer;
+    // Mail intake listens before the gateway answers /api/health, so "healthy" means every door is open.
+    const smtp = await startEmailIntake(options, log);
+    closers.push(() => smtp.close());
     const gateway = await startLocalGateway({
       port: options.port,
       host: options.host ?? '127.0.0.1',
       rest: [
         { method: 'GET', resource: '/api/health', handler: rest(handlers.health) },
-        { method: 'GET', resource: '/api/metrics', handler: rest(handlers.getMetrics) },
-        { method: 'GET', resource: '/api/cases', handler: rest(handlers.cases) },
-        { method: 'GET', resource: '/api/cases/{caseId}', handler: rest(handlers.cases) },
-        { method: 'POST', resource: '/api/cases/{caseId}/takeover', handler: rest(handlers.cases) },
-        { method: 'POST', resource: '/api/cases/{caseId}/reply', handler: rest(handlers.cases) },
-        { method: 'POST', resource: '/api/cases/{caseId}/resolve', handler: rest(handlers.cases) },
+        { method: 'POST', resource: '/api/auth/login', handler: rest(operatorHandlers.auth) },
+        ...(
+          [
+            ['GET', '/api/metrics', handlers.getMetrics],
+            ['GET', '/api/audit', auditHandlers.audit],
+            ['GET', '/api/cases', handlers.cases],
+            ['GET', '/api/cases/{caseId}', handlers.cases],
+            ['POST', '/api/cases/{caseId}/takeover', handlers.cases],
+            ['POST', '/api/cases/{caseId}/reply', handlers.cases],
+            ['POST', '/api/cases/{caseId}/resolve', handlers.cases],
+            ['POST', '/api/auth/logout', operatorHandlers.auth],
+            ['GET', '/api/auth/me', operatorHandlers.auth],
+            ['POST', '/api/auth/password', operatorHandlers.auth],
+            ['GET', '/api/operators', operatorHandlers.operators],
+            ['POST', '/api/operators', operatorHandlers.operators],
+          ] as const
+        ).map(([method, resource, handler]) => ({ method, resource, handler: rest(handler), authorizer })),
       ],
       websocket: {
         path: '/ws',
+        // Operator consoles open the socket with their session cookie; customers connect without one.
+        connectAuthorizer: { handler: authorizer, cookie: operatorHandlers.sessionCookie },
         routes: {
           $connect: ws(handlers.connect, 'connect'),
           $disconnect: ws(handlers.disconnect, 'disconnect'),
           $default: ws(handlers.message, 'message'),
           sendMessage: ws(handlers.message, 'message'),
+          endConversation: ws(handlers.message, 'message'),
           subscribeConsole: ws(handlers.message, 'message'),
         },
       },
@@ -232,10 +304,13 @@ export async function startLocalFace(options: LocalFaceOptions): Promise<LocalFa
         pages: { '/': 'index.html', '/console': 'console.html', '/metrics': 'metrics.html' },
       },
       maxConcurrentMessages: 32,
+      rateLimits: options.rateLimits ?? DEFAULT_RATE_LIMITS,
+      ...(controlledClock ? { clock: controlledClock } : {}),
       logger: { info: () => undefined, error: (message, extra) => log.error(message, extra) },
     });
     closers.push(() => gateway.close());
     process.env.WEBSOCKET_CALLBACK_URL = gateway.managementEndpoint;
+    if (controlledClock) log.info(`clock: controlled, moved by POST ${gateway.url}/@clock (test/demo only)`);
 
     // Load the models and the KB index before accepting traffic, so the first reply is fast.
     // Warm the embedding model's kernels and the SDK clients too: the first customer should not pay for them.
@@ -243,11 +318,135 @@ export async function startLocalFace(options: LocalFaceOptions): Promise<LocalFa
     const ready = await engine();
     await ready.retrieve(await ready.classify('How do I reset my password?'));
     await conversationStore().getConversation('warm-up');
-    return { url: gateway.url, wsUrl: gateway.wsUrl, close };
+    await bootstrapAdmin(log);
+    await seedCrm(log);
+    await resumeEscalations(log);
+    return {
+      url: gateway.url,
+      wsUrl: gateway.wsUrl,
+      smtpAddress: `${options.host ?? '127.0.0.1'}:${smtp.port}`,
+      supportEmail: process.env.SUPPORT_EMAIL_ADDRESS!,
+      outboxDir: process.env.EMAIL_OUTBOX_DIR!,
+      close,
+    };
   } catch (error) {
     await close();
     throw error;
   }
+}
+
+/** Customers' e-mails over SMTP into the e-mail channel (SES → S3 → SQS → Lambda does this on AWS). */
+async function startEmailIntake(options: LocalFaceOptions, log: NonNullable<LocalFaceOptions['logger']>) {
+  const [{ startSmtpServer }, { parseInboundEmail }, { emailIntakeChannel }] = await Promise.all([
+    import('./smtpServer'),
+    import('#adapters/mimeParser'),
+    import('#handlers/shared/crmRuntime'),
+  ]);
+  return startSmtpServer({
+    port: options.smtpPort ?? 2525,
+    host: options.host ?? '127.0.0.1',
+    onMail: async (raw, envelope) => {
+      const { email } = await parseInboundEmail(raw, { envelopeFrom: envelope.from });
+      await emailIntakeChannel().receive(email);
+    },
+    onError: (error) => log.error('e-mail intake refused or failed a message', error),
+  });
+}
+
+/** The built-in CRM's demo customers (one of each tier and more); operators' edits are never overwritten. */
+async function seedCrm(log: NonNullable<LocalFaceOptions['logger']>) {
+  if ((process.env.CRM_BACKEND ?? 'builtin') !== 'builtin') return;
+  const [{ BuiltInCrm }, { documentClient }] = await Promise.all([
+    import('#adapters/builtInCrm'),
+    import('#adapters/dynamoDocumentClient'),
+  ]);
+  // seedCustomers validates every profile.
+  const seeds = JSON.parse(await readFile(join(ROOT, 'data', 'crm', 'customers.json'), 'utf8'));
+  const crm = new BuiltInCrm(documentClient(), process.env[TABLES.customers.envVar]!);
+  const { inserted } = await crm.seedCustomers(seeds);
+  if (inserted) log.info(`CRM: ${inserted} demo customers added (data/crm/customers.json)`);
+}
+
+/**
+ * Local executions die with the process. Start the escalation workflow again for every case still
+ * waiting for a first response; its first step skips what is done and keeps the stored deadline.
+ */
+async function resumeEscalations(log: NonNullable<LocalFaceOptions['logger']>) {
+  const { caseStore, escalationWorkflow } = await import('#handlers/shared/runtime');
+  const waiting = (await Promise.all([caseStore().listCases('open'), caseStore().listCases('assigned')]))
+    .flat()
+    .filter((c) => !c.firstResponseAt && !c.workflowOutcome);
+  for (const c of waiting) {
+    await escalationWorkflow().start({ caseId: c.caseId, conversationId: c.conversationId }, c.caseId);
+  }
+  if (waiting.length) log.info(`resumed the escalation workflow of ${waiting.length} waiting case(s)`);
+}
+
+/**
+ * The HS256 secret customer tokens are verified with, when CUSTOMER_TOKEN_SECRET is unset: generated once
+ * into DATA_DIR/customer-token-secret (mode 0600), so tokens survive restarts. A company's backend signs
+ * its customers' tokens with the same secret.
+ */
+async function customerTokenSecretOf(dataDir: string): Promise<string> {
+  const file = join(dataDir, 'customer-token-secret');
+  let secret = process.env.CUSTOMER_TOKEN_SECRET;
+  if (!secret) {
+    try {
+      await writeFile(file, randomBytes(32).toString('base64url'), { flag: 'wx', mode: 0o600 });
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+    }
+    secret = (await readFile(file, 'utf8')).trim();
+  }
+  // Fail at start, not at every customer's $connect.
+  if (secret.length < MIN_SECRET_LENGTH) {
+    throw new Error(
+      `the customer token secret (CUSTOMER_TOKEN_SECRET or ${file}) needs ${MIN_SECRET_LENGTH}+ characters`,
+    );
+  }
+  return secret;
+}
+
+/**
+ * Creates the `admin` operator on the first start and shows its one-time password once. With
+ * OPERATOR_BOOTSTRAP_PASSWORD (tests, shared checks) the admin gets that password and no forced change.
+ */
+async function bootstrapAdmin(log: NonNullable<LocalFaceOptions['logger']>) {
+  const { operatorAuth } = await import('#handlers/shared/operatorSessions');
+  const bootstrapPassword = process.env.OPERATOR_BOOTSTRAP_PASSWORD || undefined;
+  const admin = await operatorAuth().ensureAdmin(bootstrapPassword);
+  if (!admin.created) return;
+  log.info(
+    admin.oneTime
+      ? `operator sign-in: user "admin", one-time password ${admin.password} (shown only now; change it at first sign-in)`
+      : 'operator sign-in: user "admin" created with the password from OPERATOR_BOOTSTRAP_PASSWORD',
+  );
+}
+
+async function loadAuditHandlers() {
+  const [auditRecorder, audit] = await Promise.all([
+    import('#handlers/events/auditRecorder'),
+    import('#handlers/api/audit'),
+  ]);
+  return {
+    auditRecorder: auditRecorder.handler as unknown as AnyHandler,
+    audit: audit.handler as unknown as AnyHandler,
+  };
+}
+
+async function loadOperatorHandlers() {
+  const [auth, operators, sessionAuthorizer, sessions] = await Promise.all([
+    import('#handlers/api/auth'),
+    import('#handlers/api/operators'),
+    import('#handlers/auth/sessionAuthorizer'),
+    import('#handlers/shared/operatorSessions'),
+  ]);
+  return {
+    sessionCookie: sessions.SESSION_COOKIE,
+    auth: auth.handler as unknown as AnyHandler,
+    operators: operators.handler as unknown as AnyHandler,
+    sessionAuthorizer: sessionAuthorizer.handler as unknown as AnyHandler,
+  };
 }
 
 async function loadHandlers() {
@@ -265,6 +464,9 @@ async function loadHandlers() {
     metricsAggregator,
     consoleNotifier,
     escalationIntake,
+    caseStep,
+    teamNotifier,
+    crmSync,
   ] = await Promise.all([
     import('#handlers/ws/connect'),
     import('#handlers/ws/disconnect'),
@@ -279,6 +481,9 @@ async function loadHandlers() {
     import('#handlers/events/metricsAggregator'),
     import('#handlers/events/consoleNotifier'),
     import('#handlers/queue/escalationIntake'),
+    import('#handlers/case/caseStep'),
+    import('#handlers/events/teamNotifier'),
+    import('#handlers/events/crmSync'),
   ]);
   const h = (module: { handler: unknown }) => module.handler as AnyHandler;
   return {
@@ -295,5 +500,8 @@ async function loadHandlers() {
     metricsAggregator: h(metricsAggregator),
     consoleNotifier: h(consoleNotifier),
     escalationIntake: h(escalationIntake),
+    caseStep: h(caseStep),
+    teamNotifier: h(teamNotifier),
+    crmSync: h(crmSync),
   };
 }

@@ -7,6 +7,8 @@
  * Without --url it starts its own face (local/main.ts in a child process, temporary DATA_DIR, removed at
  * the end) and replaces it after a scenario that left answers outstanding, so no scenario inherits another's
  * backlog. Exit code is non-zero only when a face cannot start or a --url target cannot be reached.
+ * Its own face runs with RATE_LIMITS=off; start a --url target with RATE_LIMITS=off too (or raise
+ * RATE_LIMIT_CONNECT_* and RATE_LIMIT_MESSAGES_PER_IP*), or most frames come back RateLimited.
  */
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -533,7 +535,8 @@ class LoadTarget {
   private static startFace(dataDir: string, n: number) {
     const dir = join(dataDir, `face-${n}`);
     mkdirSync(dir, { recursive: true });
-    return startLocalFaceProcess(dir);
+    // Every bench client shares 127.0.0.1: the per-IP limits would measure the limiter, not the face.
+    return startLocalFaceProcess(dir, { RATE_LIMITS: 'off', SMTP_PORT: '0' });
   }
 
   private adopt(face: LocalFaceProcess) {

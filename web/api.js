@@ -1,8 +1,9 @@
 /**
  * fetch wrapper for the operator pages (console, metrics): JSON in and out, {"error":{code,message}} turned
- * into ApiError, and on 401 a login dialog that POSTs /api/auth/login (cookie session) and retries. The
- * CSRF token from `x-csrf-token` (header or body csrfToken) is sent back on every POST. Works unchanged
- * when the server has no auth at all.
+ * into ApiError, and on 401 a login dialog that POSTs /api/auth/login (cookie session) and retries; when the
+ * server asks for a new password (one-time passwords), a second dialog sets it first. The CSRF token from
+ * `x-csrf-token` (header or body csrfToken) is sent back on every POST; a POST refused with 403 fetches it
+ * again from /api/auth/me once (another tab may have signed in). Works unchanged when the server has no auth.
  */
 
 export class ApiError extends Error {
@@ -18,6 +19,8 @@ const CSRF_KEY = 'supportmax.csrfToken';
 export function createApiClient({
   doc = globalThis.document,
   fetchImpl = globalThis.fetch.bind(globalThis),
+  /** Called after each completed sign-in, e.g. to reopen a WebSocket with the new session cookie. */
+  onSignedIn = () => {},
 } = {}) {
   let csrfToken = sessionStorage.getItem(CSRF_KEY);
   let loginInProgress = null;
@@ -59,12 +62,20 @@ export function createApiClient({
   }
 
   async function request(method, path, body) {
+    let csrfRefreshed = false;
     for (let tries = 0; ; tries++) {
       try {
         return await call(method, path, body);
       } catch (error) {
-        if (!(error instanceof ApiError) || error.status !== 401 || tries >= 3) throw error;
-        // 401 on a POST can also mean a stale CSRF token; logging in again refreshes both.
+        if (!(error instanceof ApiError) || tries >= 3) throw error;
+        if (error.status === 403 && method !== 'GET' && !csrfRefreshed) {
+          // Probably a CSRF token this tab does not have yet: the session's token comes with /api/auth/me.
+          csrfRefreshed = true;
+          const me = await call('GET', '/api/auth/me').catch(() => null);
+          rememberCsrf(me?.csrfToken);
+          continue;
+        }
+        if (error.status !== 401) throw error;
         await login();
       }
     }
@@ -73,12 +84,26 @@ export function createApiClient({
   /** Shows one login dialog however many requests are waiting; resolves once the session is set. */
   function login() {
     if (!loginInProgress) {
+      let currentPassword = '';
+      let mustChangePassword = false;
       loginInProgress = showLoginDialog(doc, async (username, password) => {
         const data = await call('POST', '/api/auth/login', { username, password });
         rememberCsrf(data?.csrfToken);
-      }).finally(() => {
-        loginInProgress = null;
-      });
+        currentPassword = password;
+        mustChangePassword = data?.passwordChangeRequired === true;
+      })
+        .then(() => {
+          if (!mustChangePassword) return undefined;
+          return showPasswordDialog(doc, async (newPassword) => {
+            const data = await call('POST', '/api/auth/password', { currentPassword, newPassword });
+            rememberCsrf(data?.csrfToken);
+          });
+        })
+        .then(() => onSignedIn())
+        .finally(() => {
+          loginInProgress = null;
+          currentPassword = '';
+        });
     }
     return loginInProgress;
   }
@@ -97,6 +122,94 @@ function field(doc, labelText, input) {
   span.textContent = labelText;
   label.append(span, input);
   return label;
+}
+
+/** The one-time password must be replaced before anything else works. */
+function showPasswordDialog(doc, submit) {
+  return new Promise((resolve, reject) => {
+    const dialog = doc.createElement('dialog');
+    dialog.className = 'dialog';
+    dialog.setAttribute('aria-labelledby', 'password-title');
+    const form = doc.createElement('form');
+    const title = doc.createElement('h2');
+    title.id = 'password-title';
+    title.textContent = 'Choose a new password';
+    const hint = doc.createElement('p');
+    hint.className = 'muted';
+    hint.textContent = 'Your password was set by an administrator. Choose your own: at least 12 characters.';
+    const password = doc.createElement('input');
+    password.type = 'password';
+    password.name = 'new-password';
+    password.autocomplete = 'new-password';
+    password.required = true;
+    password.minLength = 12;
+    const repeat = doc.createElement('input');
+    repeat.type = 'password';
+    repeat.name = 'repeat-password';
+    repeat.autocomplete = 'new-password';
+    repeat.required = true;
+    const message = doc.createElement('p');
+    message.className = 'form-error';
+    message.setAttribute('role', 'alert');
+    const actions = doc.createElement('div');
+    actions.className = 'dialog-actions';
+    const cancel = doc.createElement('button');
+    cancel.type = 'button';
+    cancel.className = 'button secondary';
+    cancel.textContent = 'Cancel';
+    const ok = doc.createElement('button');
+    ok.type = 'submit';
+    ok.className = 'button primary';
+    ok.textContent = 'Set password';
+    actions.append(cancel, ok);
+    form.append(
+      title,
+      hint,
+      field(doc, 'New password', password),
+      field(doc, 'Repeat new password', repeat),
+      message,
+      actions,
+    );
+    dialog.append(form);
+    doc.body.append(dialog);
+
+    let settled = false;
+    const finish = (error) => {
+      if (settled) return;
+      settled = true;
+      dialog.close();
+      dialog.remove();
+      if (error) reject(error);
+      else resolve();
+    };
+    const cancelled = () => new ApiError(401, 'unauthorized', 'Password change cancelled');
+    cancel.addEventListener('click', () => finish(cancelled()));
+    dialog.addEventListener('cancel', (event) => {
+      event.preventDefault();
+      finish(cancelled());
+    });
+    form.addEventListener('submit', async (event) => {
+      event.preventDefault();
+      message.textContent = '';
+      if (password.value !== repeat.value) {
+        message.textContent = 'The two passwords differ.';
+        repeat.select();
+        return;
+      }
+      ok.disabled = true;
+      try {
+        await submit(password.value);
+        finish();
+      } catch (error) {
+        message.textContent = `Could not set the password: ${error.message}`;
+        password.select();
+      } finally {
+        ok.disabled = false;
+      }
+    });
+    dialog.showModal();
+    password.focus();
+  });
 }
 
 function showLoginDialog(doc, submit) {

@@ -169,11 +169,13 @@ export function lineChart(doc, options) {
   const formatRight = options.formatRight ?? String;
   if (!x.length) return emptyFigure(doc, title);
   const hasRight = series.some((s) => s.axis === 'right');
-  const margin = { top: 12, right: hasRight ? 44 : 12, bottom: 26, left: 44 };
-  const plotRight = width - margin.right;
-  const plotBottom = height - margin.bottom;
   const leftValues = series.filter((s) => s.axis !== 'right').flatMap((s) => s.values);
   const scale = niceScale(Math.max(0, ...leftValues.filter(Number.isFinite)), 4, options.integerLeft);
+  // Wide enough for the longest left tick label (e.g. "$0.0040"), never narrower than before.
+  const leftLabelWidth = Math.max(...scale.ticks.map((t) => formatLeft(t).length)) * CHAR_WIDTH + 12;
+  const margin = { top: 12, right: hasRight ? 44 : 12, bottom: 26, left: Math.max(44, leftLabelWidth) };
+  const plotRight = width - margin.right;
+  const plotBottom = height - margin.bottom;
   const xScale = linearScale([x[0], x[x.length - 1]], [margin.left, plotRight]);
   const yLeft = linearScale([0, scale.max], [plotBottom, margin.top]);
   const yRight = linearScale([0, 1], [plotBottom, margin.top]);

@@ -325,6 +325,8 @@ function onFrame(frame) {
     case 'typing':
       typingUntil = Date.now() + TYPING_FRAME_MS;
       break;
+    case 'conversationEnded':
+      return;
     default:
       return;
   }
@@ -375,8 +377,12 @@ function showConnection(status, detail) {
 
 // ---------- wiring ----------
 
+// A customer token (signed by the company's backend) in the page URL identifies the customer: ?token=…
+const customerToken = new URLSearchParams(location.search).get('token');
 const socket = new SupportSocket({
-  url: socketUrl(location),
+  url: customerToken
+    ? `${socketUrl(location)}?token=${encodeURIComponent(customerToken)}`
+    : socketUrl(location),
   onFrame,
   onStatus: showConnection,
   onOpen: flushPending,
@@ -424,7 +430,11 @@ retryNow.addEventListener('click', () => socket.reconnectNow());
 window.addEventListener('online', () => socket.reconnectNow());
 
 byId('new-chat').addEventListener('click', () => {
-  if (state.conversationId) leftConversations.add(state.conversationId);
+  if (state.conversationId) {
+    leftConversations.add(state.conversationId);
+    // Tell the server this conversation is over: a case nobody answered yet stops waiting for an agent.
+    socket.send({ action: 'endConversation', conversationId: state.conversationId });
+  }
   state.conversationId = null;
   state.transcript = [];
   state.pending = [];

@@ -29,7 +29,17 @@ const announcer = byId('announcer');
 const connection = byId('connection');
 const agentInput = byId('agent-name');
 
-const api = createApiClient();
+/** Sign-ins so far, and how many there had been when the current socket opened. */
+let signIns = 0;
+let signInsAtOpen = 0;
+const api = createApiClient({
+  // The socket's session is checked at the handshake: a socket opened before sign-in is anonymous.
+  onSignedIn: () => {
+    signIns++;
+    socket.close();
+    socket.connect();
+  },
+});
 const state = {
   status: 'open',
   /** caseId → case, for the current status filter */
@@ -324,6 +334,26 @@ function buildDetail() {
   updateDetailState();
 }
 
+/** "due in 3 min" / "overdue by 2 min (L2, 1 breach)" / "answered after 4 min". */
+function slaText(c) {
+  if (c.firstResponseAt) {
+    const seconds = (Date.parse(c.firstResponseAt) - Date.parse(c.createdAt)) / 1000;
+    return `answered after ${formatDuration(seconds)}`;
+  }
+  if (!c.slaDueAt || c.status === 'resolved' || c.status === 'abandoned') return '';
+  const left = (Date.parse(c.slaDueAt) - Date.now()) / 1000;
+  const breaches = c.slaBreaches ? ` (${c.slaBreaches} SLA breach${c.slaBreaches > 1 ? 'es' : ''})` : '';
+  return left >= 0
+    ? `due in ${formatDuration(left)}${breaches}`
+    : `overdue by ${formatDuration(-left)}${breaches}`;
+}
+
+function formatDuration(seconds) {
+  if (seconds < 90) return `${Math.round(seconds)} s`;
+  if (seconds < 5400) return `${Math.round(seconds / 60)} min`;
+  return `${(seconds / 3600).toFixed(1)} h`;
+}
+
 function fact(label, value) {
   const wrap = el('div');
   const dd = el('dd');
@@ -371,13 +401,14 @@ function updateDetailState() {
   const id = el('code', null, c.caseId);
   view.badges.replaceChildren(priorityBadge(c), status, id);
 
-  view.takeOver.disabled = c.status === 'resolved' || mine;
+  const closed = c.status === 'resolved' || c.status === 'abandoned';
+  view.takeOver.disabled = closed || mine;
   view.takeOver.textContent = mine
     ? 'Assigned to you'
-    : assignee && c.status !== 'resolved'
+    : assignee && !closed
       ? `Take over from ${assignee}`
       : 'Take over';
-  view.resolve.disabled = c.status === 'resolved';
+  view.resolve.disabled = closed;
 
   const customer = c.customer ?? h.customer ?? {};
   const customerText = [customer.name, customer.tier && `${customer.tier} tier`, customer.email]
@@ -389,7 +420,11 @@ function updateDetailState() {
     fact('Intent', intentLabel(h.intent ?? c.intent)),
     fact('Product area', productAreaLabel(h.productArea ?? c.productArea)),
     fact('Confidence', confidenceBadge(h.confidence ?? c.confidence)),
-    fact('Queue', c.queue ? humanize(c.queue) : ''),
+    fact('Queue', c.queue ? `${humanize(c.queue)}${c.level ? ` · ${c.level}` : ''}` : ''),
+    fact('Priority rule', h.priorityReason ?? ''),
+    fact('First response', slaText(c)),
+    fact('Signals', Array.isArray(h.signals) ? h.signals.map(humanize).join(', ') : ''),
+    fact('CRM', c.crm ? `${c.crm.system} ${c.crm.caseId}` : c.crmError ? `not synced: ${c.crmError}` : ''),
     fact('Assignee', assignee),
     fact(
       'Opened',
@@ -422,11 +457,13 @@ function updateDetailState() {
   view.replyText.disabled = !mine;
   view.send.disabled = !mine;
   view.replyHint.textContent =
-    c.status === 'resolved'
-      ? 'This case is resolved.'
-      : mine
-        ? 'Enter to send, Shift+Enter for a new line.'
-        : 'Take over the case to reply.';
+    c.status === 'abandoned'
+      ? 'The customer left before anyone answered.'
+      : c.status === 'resolved'
+        ? 'This case is resolved.'
+        : mine
+          ? 'Enter to send, Shift+Enter for a new line.'
+          : 'Take over the case to reply.';
 }
 
 function renderMessage(m) {
@@ -549,14 +586,8 @@ function onFrame(frame) {
   ) {
     appendMessage(frame.message);
   } else if (frame.type === 'error' && /unauth|forbidden/i.test(String(frame.code))) {
-    // The socket's session is checked at the handshake: sign in over HTTP, then reconnect.
-    api.login().then(
-      () => {
-        socket.close();
-        socket.connect();
-      },
-      () => {},
-    );
+    // Sign in over HTTP (onSignedIn reopens the socket), unless that happened since this socket opened.
+    if (signIns === signInsAtOpen) api.login().catch(() => {});
   }
 }
 
@@ -582,6 +613,7 @@ const socket = new SupportSocket({
   onFrame,
   onStatus: showConnection,
   onOpen: () => {
+    signInsAtOpen = signIns;
     socket.send({ action: 'subscribeConsole' });
     refresh(); // catch up on anything missed while disconnected
   },

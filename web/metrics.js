@@ -19,7 +19,11 @@ import {
 const REFRESH_MS = 10_000;
 const WINDOWS = ['1h', '24h', '7d'];
 
-/** Time axis plus per-bucket messages, conversations and automation rate (null when no conversations). */
+/**
+ * Time axis plus per-bucket messages, conversations, automation rate as the API defines it (automated /
+ * (automated + escalated); null when no conversation reached an outcome), and model cost per conversation
+ * and per automated resolution (null when there is none to divide by).
+ */
 export function volumeSeries(series = []) {
   const points = series
     .map((p) => ({ ...p, time: Date.parse(p.t) }))
@@ -29,9 +33,12 @@ export function volumeSeries(series = []) {
     x: points.map((p) => p.time),
     messages: points.map((p) => p.messages ?? 0),
     conversations: points.map((p) => p.conversations ?? 0),
-    automationRate: points.map((p) =>
-      p.conversations > 0 ? Math.min(1, Math.max(0, (p.automated ?? 0) / p.conversations)) : null,
-    ),
+    automationRate: points.map((p) => {
+      const outcomes = (p.automated ?? 0) + (p.escalated ?? 0);
+      return outcomes > 0 ? (p.automated ?? 0) / outcomes : null;
+    }),
+    costPerConversation: points.map((p) => (p.conversations > 0 ? (p.costUsd ?? 0) / p.conversations : null)),
+    costPerAutomatedResolution: points.map((p) => (p.automated > 0 ? (p.costUsd ?? 0) / p.automated : null)),
   };
 }
 
@@ -66,6 +73,7 @@ function startPage() {
   const slots = {
     volume: byId('chart-volume'),
     latency: byId('chart-latency'),
+    cost: byId('chart-cost'),
     reasons: byId('chart-reasons'),
     intent: byId('chart-intent'),
     area: byId('chart-area'),
@@ -166,6 +174,26 @@ function startPage() {
           { name: 'Messages', values: v.messages, className: 's1' },
           { name: 'Conversations', values: v.conversations, className: 's2' },
           { name: 'Automation rate (right axis)', values: v.automationRate, axis: 'right', className: 's3' },
+        ],
+      }),
+    );
+
+    const perConversation = v.costPerConversation.filter((c) => c !== null);
+    place(
+      slots.cost,
+      lineChart(document, {
+        title: 'Model cost per conversation and per automated resolution over time',
+        summary: perConversation.length
+          ? `${formatUsd(m.costUsd?.perConversation)} per conversation and ${formatUsd(m.costUsd?.perAutomatedResolution)} per automated resolution over the window; hourly per-conversation cost from ${formatUsd(Math.min(...perConversation))} to ${formatUsd(Math.max(...perConversation))}.`
+          : 'No conversations.',
+        width: width(slots.cost),
+        height: 200,
+        x: v.x,
+        formatX,
+        formatLeft: formatUsd,
+        series: [
+          { name: 'Per conversation', values: v.costPerConversation, className: 's1' },
+          { name: 'Per automated resolution', values: v.costPerAutomatedResolution, className: 's2' },
         ],
       }),
     );

@@ -14,6 +14,7 @@ import {
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
 import {
+  CASE_STATUSES,
   type CaseRecord,
   type CaseStatus,
   type CaseStore,
@@ -228,7 +229,7 @@ export class DynamoCaseStore implements CaseStore {
   }
 
   async listCases(status?: CaseStatus) {
-    const statuses: CaseStatus[] = status ? [status] : ['open', 'assigned', 'resolved'];
+    const statuses = status ? [status] : CASE_STATUSES;
     const lists = await Promise.all(
       statuses.map((s) =>
         queryAll<CaseRecord>(this.client, {
@@ -259,14 +260,23 @@ export class DynamoCaseStore implements CaseStore {
     );
   }
 
-  async markFirstResponse(caseId: string, at: string) {
+  markFirstResponse(caseId: string, at: string) {
+    return this.setOnce(caseId, 'firstResponseAt', at);
+  }
+
+  markNotified(caseId: string, at: string) {
+    return this.setOnce(caseId, 'notifiedAt', at);
+  }
+
+  private async setOnce(caseId: string, attribute: 'firstResponseAt' | 'notifiedAt', at: string) {
     try {
       await this.client.send(
         new UpdateCommand({
           TableName: this.table,
           Key: { caseId },
-          UpdateExpression: 'SET firstResponseAt = :at',
-          ConditionExpression: 'attribute_exists(caseId) AND attribute_not_exists(firstResponseAt)',
+          UpdateExpression: 'SET #a = :at',
+          ConditionExpression: 'attribute_exists(caseId) AND attribute_not_exists(#a)',
+          ExpressionAttributeNames: { '#a': attribute },
           ExpressionAttributeValues: { ':at': at },
         }),
       );

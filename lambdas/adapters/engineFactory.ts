@@ -60,6 +60,8 @@ export interface EngineOptions extends KnowledgeIndexOptions {
   readonly clock?: Clock;
   /** External candidate search (OpenSearch). @default the index's own BM25F + vectors */
   readonly search?: ConversationEngineDependencies['search'];
+  /** Input-token budget of one answer. @default DEFAULT_MAX_INPUT_TOKENS */
+  readonly maxInputTokensPerQuery?: number;
 }
 
 /** HNSW when the native module loads (it is not in the Lambda layer), else the exact scan. */
@@ -94,6 +96,7 @@ export async function createConversationEngine(options: EngineOptions): Promise<
     model: options.model ?? new ExtractiveAnswerer(options.clock),
     clock: options.clock,
     search: options.search,
+    maxInputTokensPerQuery: options.maxInputTokensPerQuery,
   });
 }
 

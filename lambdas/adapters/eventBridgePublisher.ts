@@ -9,11 +9,17 @@ import {
   type PutEventsResultEntry,
 } from '@aws-sdk/client-eventbridge';
 import { type DomainEvent, EVENT_SOURCE, type EventPublisher } from '#core/domainEvents';
+import { type Clock, systemClock } from '#core/ports';
 
 export interface EventBridgePublisherOptions {
   readonly client: EventBridgeClient;
   /** Name or ARN of the bus the rules listen on. */
   readonly eventBusName: string;
+  /**
+   * Stamps each entry's `Time`, which rules and consumers (metrics buckets) read as the event's time: the
+   * domain's clock, so a controlled local clock places events in its own hours. @default systemClock
+   */
+  readonly clock?: Clock;
 }
 
 /** PutEvents takes at most 10 entries per call. */
@@ -27,17 +33,22 @@ interface RejectedEntry {
 export class EventBridgePublisher implements EventPublisher {
   private readonly client: EventBridgeClient;
   private readonly eventBusName: string;
+  private readonly clock: Clock;
 
   constructor(options: EventBridgePublisherOptions) {
     if (!options.eventBusName) throw new Error('EventBridgePublisher: eventBusName is required');
     this.client = options.client;
     this.eventBusName = options.eventBusName;
+    this.clock = options.clock ?? systemClock;
   }
 
   /** Throws when an entry is still rejected after one retry; earlier chunks stay published. */
   async publish(events: readonly DomainEvent[]): Promise<void> {
     for (let start = 0; start < events.length; start += MAX_ENTRIES_PER_CALL) {
-      const entries = events.slice(start, start + MAX_ENTRIES_PER_CALL).map((event) => this.entryFor(event));
+      const time = new Date(this.clock.now());
+      const entries = events
+        .slice(start, start + MAX_ENTRIES_PER_CALL)
+        .map((event) => this.entryFor(event, time));
       // PutEvents is not all-or-nothing: a throttled or failed entry is reported beside the accepted ones.
       const rejected = await this.put(entries);
       const stillRejected = rejected.length ? await this.put(rejected.map(({ entry }) => entry)) : [];
@@ -52,9 +63,10 @@ export class EventBridgePublisher implements EventPublisher {
     }
   }
 
-  private entryFor(event: DomainEvent): PutEventsRequestEntry {
+  private entryFor(event: DomainEvent, time: Date): PutEventsRequestEntry {
     return {
       EventBusName: this.eventBusName,
+      Time: time,
       Source: EVENT_SOURCE,
       DetailType: event.type,
       Detail: JSON.stringify(event),

@@ -16,7 +16,36 @@ export const EVENT_ROUTES = [
     pattern: {
       source: [EVENT_SOURCE],
       // New messages of escalated conversations reach the consoles from the message handler directly.
-      'detail-type': ['AgentReplied', 'ConversationResolved'],
+      'detail-type': ['AgentReplied', 'ConversationResolved', 'CaseOpened', 'SlaBreached'],
+    },
+  },
+  {
+    rule: 'team-notifier',
+    consumer: 'teamNotifier',
+    pattern: { source: [EVENT_SOURCE], 'detail-type': ['CaseOpened', 'SlaBreached'] },
+  },
+  {
+    rule: 'audit',
+    consumer: 'auditRecorder',
+    pattern: {
+      source: [EVENT_SOURCE],
+      // ConversationResolved without a case (automated) is dropped by the recorder.
+      'detail-type': [
+        'MessageAnswered',
+        'ConversationEscalated',
+        'AgentReplied',
+        'ConversationResolved',
+        'CaseAbandoned',
+      ],
+    },
+  },
+  {
+    // Agent replies become CaseComments, closures close the CRM case (retried, then dead-lettered).
+    rule: 'crm-sync',
+    consumer: 'crmSync',
+    pattern: {
+      source: [EVENT_SOURCE],
+      'detail-type': ['AgentReplied', 'ConversationResolved', 'CaseAbandoned'],
     },
   },
 ] as const;

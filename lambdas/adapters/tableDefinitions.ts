@@ -2,6 +2,8 @@
  * The DynamoDB tables, defined once: the local face creates them in dynalite, the CDK data stack creates
  * them on AWS. Handlers find each table's name in the environment variable named here.
  */
+import { EMAIL_TABLE } from './emailTableDefinition';
+
 export type AttributeType = 'S' | 'N';
 
 export interface KeySpec {
@@ -21,6 +23,8 @@ export interface TableDefinition {
   }[];
   /** Attribute holding an epoch-seconds expiry (DynamoDB TTL on AWS; filtered by readers locally). */
   readonly ttlAttribute?: string;
+  /** Created by the local face only, never on AWS (e.g. operators: Cognito holds them there). */
+  readonly localOnly?: boolean;
 }
 
 const s = (name: string): KeySpec => ({ name, type: 'S' });
@@ -65,6 +69,28 @@ export const TABLES = {
     sortKey: s('metric'),
     ttlAttribute: 'expiresAt',
   },
+  /**
+   * The audit log (core/auditLog.ts): append-only, written with conditional PutItem only (app roles get no
+   * UpdateItem or DeleteItem on it); listed per UTC day through byDay.
+   */
+  audit: {
+    envVar: 'AUDIT_TABLE',
+    partitionKey: s('auditId'),
+    indexes: [{ name: 'byDay', partitionKey: s('day'), sortKey: s('at') }],
+  },
+  operators: {
+    envVar: 'OPERATORS_TABLE',
+    partitionKey: s('username'),
+    localOnly: true,
+  },
+  operatorSessions: {
+    envVar: 'OPERATOR_SESSIONS_TABLE',
+    partitionKey: s('sessionHash'),
+    ttlAttribute: 'expiresAt',
+    localOnly: true,
+  },
+  /** The e-mail channel's threads, processed Message-IDs and reply counts (lambdas/adapters/dynamoEmailStore). */
+  emailThreads: EMAIL_TABLE,
 } as const satisfies Record<string, TableDefinition>;
 
 export type TableName = keyof typeof TABLES;

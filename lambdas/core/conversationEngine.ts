@@ -2,20 +2,26 @@
  * One customer turn in three stages, each a step of the turn workflow (statemachines/turn.asl.json):
  *   classify  mask PII → embed → intent and product area, sentiment, explicit human request
  *   retrieve  hybrid retrieval + learned rerank → calibrated confidence → escalation decision
- *   compose   grounded answer with citations from the chosen FAQs (local or Bedrock provider)
+ *   compose   grounded answer with citations from the chosen FAQs (local or Bedrock provider), then the
+ *             output sanitizer; a message the prompt guard judges an injection never reaches a model
  * Stage results are plain JSON so they can travel between Step Functions states. Everything outside is
  * injected; nothing here knows whether it runs in Lambda or locally.
  */
+import { promptHashOf } from './auditLog';
 import { type ConfidenceModel, confidenceFeatures } from './confidence';
 import { readSentiment, requestsHuman, type SentimentReading } from './customerSentiment';
 import type { EscalationDecision, EscalationPolicy, EscalationReason } from './escalationPolicy';
+import { ExtractiveAnswerer } from './extractiveAnswerer';
 import type { FaqRanker, RankedFaq } from './faqRanker';
 import type { FaqSearch } from './faqSearch';
 import type { KnowledgeIndex } from './knowledgeIndex';
+import { sanitizeReply } from './outputSanitizer';
 import { maskPii } from './piiMasking';
 import type { AnswerResult, Clock, Embedder, ModelProvider } from './ports';
 import { systemClock } from './ports';
+import { inspectPrompt, type PromptInspection } from './promptInjectionGuard';
 import type { Classification, SupportClassifier } from './supportClassifier';
+import { DEFAULT_MAX_INPUT_TOKENS, fitTokenBudget, type TokenBudgetReport } from './tokenBudget';
 import { type Faq, type Intent, isProductArea, type ProductArea } from './types';
 
 export interface HistoryTurn {
@@ -35,6 +41,8 @@ export interface ClassifiedMessage {
   readonly productArea: Classification<ProductArea>;
   readonly sentiment: SentimentReading;
   readonly humanRequested: boolean;
+  /** The prompt guard's reading of the message (signals only, never text). Absent in older states. */
+  readonly promptGuard?: PromptInspection;
   readonly timings: { readonly embedMs: number; readonly classifyMs: number };
 }
 
@@ -65,6 +73,12 @@ export interface ComposedAnswer {
   readonly text: string;
   readonly citations: readonly Citation[];
   readonly model: AnswerResult;
+  /** What the output sanitizer removed or masked (e.g. 'html', 'pii:email'); empty when nothing. */
+  readonly sanitized?: readonly string[];
+  /** The prompt's estimated input tokens and what the token budget did to fit it. Set by compose. */
+  readonly budget?: TokenBudgetReport;
+  /** SHA-256 of the PII-masked prompt as sent (question, passage ids, model id). Set by compose. */
+  readonly promptHash?: string;
 }
 
 export type TurnOutcome =
@@ -95,6 +109,11 @@ export interface ConversationEngineDependencies {
    * vectors come from. @default the knowledge index's own BM25F and vector search
    */
   readonly search?: { readonly backend: FaqSearch; readonly embedder: Embedder };
+  /**
+   * Input-token budget of one answer (MAX_INPUT_TOKENS_PER_QUERY); see tokenBudget.ts.
+   * @default DEFAULT_MAX_INPUT_TOKENS (3000)
+   */
+  readonly maxInputTokensPerQuery?: number;
 }
 
 /** Passages whose ranker share is at least this fraction are given to the model beside the best one. */
@@ -103,12 +122,25 @@ const SUPPORTING_PASSAGE_SHARE = 0.2;
 const EXTERNAL_CANDIDATES = 30;
 /** Candidates kept in the retrieval outcome (handoff packets show what was tried). */
 const CANDIDATES_KEPT = 5;
+/** Stands in for an earlier customer message the guard judged an injection, so no model reads it. */
+const WITHHELD_TURN = '(message withheld: it contained instructions addressed to the assistant)';
 
 export class ConversationEngine {
   private readonly clock: Clock;
+  /** Answers injection attempts straight from the passages: no model reads them. */
+  private readonly passageAnswerer: ExtractiveAnswerer;
+
+  private readonly maxInputTokens: number;
 
   constructor(private readonly deps: ConversationEngineDependencies) {
     this.clock = deps.clock ?? systemClock;
+    this.maxInputTokens = deps.maxInputTokensPerQuery ?? DEFAULT_MAX_INPUT_TOKENS;
+    if (!(Number.isInteger(this.maxInputTokens) && this.maxInputTokens > 0)) {
+      throw new Error(
+        `maxInputTokensPerQuery (MAX_INPUT_TOKENS_PER_QUERY) must be a positive integer, got ${deps.maxInputTokensPerQuery}`,
+      );
+    }
+    this.passageAnswerer = new ExtractiveAnswerer(this.clock);
   }
 
   get knowledge(): KnowledgeIndex {
@@ -142,6 +174,7 @@ export class ConversationEngine {
       productArea: classification.productArea,
       sentiment: readSentiment(text),
       humanRequested: requestsHuman(text),
+      promptGuard: inspectPrompt(text),
       timings: { embedMs: t1 - t0, classifyMs: performance.now() - t1 },
     };
   }
@@ -161,11 +194,19 @@ export class ConversationEngine {
     return analysis.retrieval.decision;
   }
 
-  /** Grounded answer from the given FAQs (best first), with citations limited to what the model used. */
+  /**
+   * Grounded answer from the given FAQs (best first), with citations limited to what the model used.
+   * An injection attempt is answered from the passages alone; a suspicious message reaches the model
+   * fenced as data. The prompt is first fitted to the input-token budget (tokenBudget.ts). Every answer
+   * goes through the output sanitizer, and one that reproduces the system prompt is replaced by the
+   * passage answer.
+   */
   async compose(input: {
     readonly maskedText: string;
     readonly faqIds: readonly string[];
     readonly history?: readonly HistoryTurn[];
+    /** The classify stage's guard reading. @default read here from maskedText */
+    readonly promptGuard?: PromptInspection;
   }): Promise<ComposedAnswer> {
     const passages = input.faqIds
       .map((id) => this.faq(id))
@@ -173,22 +214,61 @@ export class ConversationEngine {
       .map((faq) => ({ faqId: faq.id, question: faq.question, answer: faq.answer }));
     if (passages.length === 0)
       throw new Error(`none of the FAQs ${input.faqIds.join(', ')} is in the knowledge base`);
-    const history = (input.history ?? [])
-      .slice(-6)
-      .map((turn) => ({ ...turn, text: maskPii(turn.text).text }));
-    const model = await this.deps.model.answer({
+    const guard = input.promptGuard ?? inspectPrompt(input.maskedText);
+    const history = (input.history ?? []).slice(-6).map((turn) => {
+      const text = maskPii(turn.text).text;
+      const withheld = turn.role === 'customer' && inspectPrompt(text).verdict === 'injection';
+      return { ...turn, text: withheld ? WITHHELD_TURN : text };
+    });
+    const draft = {
       question: input.maskedText,
       history,
       passages,
       complexity:
-        passages.length > 1 || input.maskedText.length > 240 || history.length > 4 ? 'complex' : 'simple',
-    });
+        passages.length > 1 || input.maskedText.length > 240 || history.length > 4
+          ? ('complex' as const)
+          : ('simple' as const),
+      ...(guard.verdict === 'suspicious' ? { fenceQuestion: true } : {}),
+    };
+    const provider: ModelProvider = guard.verdict === 'injection' ? this.passageAnswerer : this.deps.model;
+    // Over MAX_INPUT_TOKENS_PER_QUERY, older turns, then runner-up passages, then the strong model go.
+    const { prompt: fitted, budget } = fitTokenBudget(
+      { ...draft, systemPrompt: provider.systemPrompt },
+      this.maxInputTokens,
+    );
+    const request = {
+      question: fitted.question,
+      history: fitted.history,
+      passages: fitted.passages,
+      complexity: fitted.complexity,
+      ...(fitted.fenceQuestion ? { fenceQuestion: true } : {}),
+    };
+    // The KB's own addresses and numbers may be quoted; anyone else's are masked.
+    const sanitizeOptions = {
+      systemPrompt: provider.systemPrompt,
+      allowedIdentifiers: passages.flatMap((p) => [p.question, p.answer]),
+    };
+    let model = await provider.answer(request);
+    let sanitized = sanitizeReply(model.text, sanitizeOptions);
+    if (sanitized.changed.includes('system-prompt') || !sanitized.text) {
+      model = await this.passageAnswerer.answer(request);
+      const fromPassages = sanitizeReply(model.text, sanitizeOptions);
+      sanitized = {
+        text: fromPassages.text,
+        changed: [...new Set([...sanitized.changed, ...fromPassages.changed])],
+      };
+    }
     const cited = new Set(model.citedFaqIds);
     const citations = passages
       .filter((p) => cited.has(p.faqId))
       .map(({ faqId, question }) => ({ faqId, question }));
-    const text = model.disclaimer ? `${model.text}\n\n_${model.disclaimer}_` : model.text;
-    return { text, citations, model };
+    const text = model.disclaimer ? `${sanitized.text}\n\n_${model.disclaimer}_` : sanitized.text;
+    const promptHash = promptHashOf({
+      modelId: model.usage.modelId,
+      question: request.question,
+      passageIds: request.passages.map((p) => p.faqId),
+    });
+    return { text, citations, model, sanitized: sanitized.changed, budget, promptHash };
   }
 
   /** FAQ ids to ground an answer on: the best one plus close runners-up. */
@@ -222,6 +302,7 @@ export class ConversationEngine {
       maskedText: analysis.maskedText,
       faqIds: ConversationEngine.answerSources(analysis.retrieval),
       history: input.history,
+      promptGuard: analysis.promptGuard,
     });
     return { kind: 'answer', ...answer, analysis, latencyMs: this.clock.now() - started };
   }

@@ -3,6 +3,7 @@
  * metrics aggregation, operator-console notifications, the audit log. `detail` never holds raw PII.
  */
 import type { EscalationReason } from './escalationPolicy';
+import type { TokenBudgetAction } from './tokenBudget';
 
 export const EVENT_SOURCE = 'supportmax';
 
@@ -30,6 +31,10 @@ export interface MessageAnswered {
   readonly inputTokens: number;
   readonly outputTokens: number;
   readonly costUsd: number;
+  /** What the token budget did to the prompt (tokenBudget.ts), when it did anything. */
+  readonly budgetActions?: readonly TokenBudgetAction[];
+  /** SHA-256 (hex) of the PII-masked prompt (auditLog.promptHashOf); never the prompt itself. */
+  readonly promptHash?: string;
 }
 
 export interface ConversationEscalated {
@@ -42,6 +47,8 @@ export interface ConversationEscalated {
   readonly confidence: number;
   readonly turnLatencyMs: number;
   readonly priority?: string;
+  /** The team queue triage chose for the case. */
+  readonly queue?: string;
 }
 
 export interface AgentReplied {
@@ -49,6 +56,9 @@ export interface AgentReplied {
   readonly conversationId: string;
   readonly caseId: string;
   readonly agentName: string;
+  /** The agent's message (its text stays in the store: events carry no customer-facing text). */
+  readonly messageId?: string;
+  readonly priority?: string;
   /** Seconds from escalation to this reply when it is the first human response, else undefined. */
   readonly firstResponseSeconds?: number;
 }
@@ -64,12 +74,50 @@ export interface ConversationResolved {
   readonly productArea?: string;
 }
 
+/** The escalation workflow has the case ready for humans: customer known, priority, SLA, team queue. */
+export interface CaseOpened {
+  readonly type: 'CaseOpened';
+  readonly conversationId: string;
+  readonly caseId: string;
+  readonly priority: string;
+  readonly queue: string;
+  readonly level: string;
+  readonly tier: string;
+  /** When the first response is due (ISO). */
+  readonly slaDueAt: string;
+}
+
+/** Nobody answered a case within its first-response target: it moved up a support level. */
+export interface SlaBreached {
+  readonly type: 'SlaBreached';
+  readonly conversationId: string;
+  readonly caseId: string;
+  readonly priority: string;
+  readonly tier: string;
+  readonly fromLevel: string;
+  readonly toLevel: string;
+  readonly overdueSeconds: number;
+  /** Breaches of this case so far, this one included. */
+  readonly breaches: number;
+}
+
+/** The customer ended the conversation before an agent answered. */
+export interface CaseAbandoned {
+  readonly type: 'CaseAbandoned';
+  readonly conversationId: string;
+  readonly caseId: string;
+  readonly waitedSeconds: number;
+}
+
 export type DomainEvent =
   | MessageReceived
   | MessageAnswered
   | ConversationEscalated
   | AgentReplied
-  | ConversationResolved;
+  | ConversationResolved
+  | CaseOpened
+  | SlaBreached
+  | CaseAbandoned;
 export type DomainEventType = DomainEvent['type'];
 
 /** An event as carried on the bus: EventBridge's envelope fields plus our detail. */

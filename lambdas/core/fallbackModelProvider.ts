@@ -69,6 +69,10 @@ export class FallbackModelProvider implements ModelProvider {
     this.name = `${this.primary.name}+${this.fallback.name}`;
   }
 
+  get systemPrompt(): string | undefined {
+    return this.primary.systemPrompt ?? this.fallback.systemPrompt;
+  }
+
   async answer(request: AnswerRequest): Promise<AnswerResult> {
     try {
       return await this.breaker.execute(() => this.answerWithinTimeout(request));

@@ -22,6 +22,8 @@ export const METRICS = {
   resolutionSeconds: 'ResolutionSeconds',
   firstResponseSeconds: 'FirstResponseSeconds',
   errors: 'Errors',
+  /** One count per token-budget action on a prompt, dimension `action` (tokenBudget.ts). */
+  tokenBudgetActions: 'TokenBudgetActions',
 } as const;
 
 export type MetricName = (typeof METRICS)[keyof typeof METRICS];

@@ -21,6 +21,8 @@
  * - latencyMs: p50/p95/p99 of turn latency (answered and escalated turns); null if no turn.
  * - costUsd: total model cost; perConversation = total / conversations (0 without conversations);
  *   perAutomatedResolution = total / resolved.automated (null without automated resolutions).
+ * - tokenBudget: answered turns whose prompt the token budget changed, per action (one turn can count under
+ *   several actions).
  * - byIntent / byProductArea: conversations by outcome, conversations = automated + escalated (the intent is
  *   known only once the bot has classified a turn); groups without an outcome are left out.
  * Rates are rounded to 4 decimals, money to micro-dollars, latencies and durations to whole units.
@@ -211,6 +213,11 @@ export const METRIC_KEYS = {
   turnLatency: 'latency.turn',
   resolution: 'resolution',
   firstResponse: 'firstResponse',
+  slaBreaches: 'sla.breaches',
+  casesOpened: 'cases.opened',
+  casesAbandoned: 'cases.abandoned',
+  /** `budget.<action>`: prompts the token budget trimmed, by action. */
+  tokenBudget: 'budget',
 } as const;
 
 type Outcome = 'answered' | 'escalated' | 'automated';
@@ -239,6 +246,7 @@ function eventCounters(event: DomainEvent): [string, number][] {
         [histogramKey(K.turnLatency, event.turnLatencyMs), 1],
         [byIntentKey(event.intent, 'answered'), 1],
         [byAreaKey(event.productArea, 'answered'), 1],
+        ...(event.budgetActions ?? []).map((action): [string, number] => [`${K.tokenBudget}.${action}`, 1]),
       ];
     case 'ConversationEscalated':
       return [
@@ -263,6 +271,18 @@ function eventCounters(event: DomainEvent): [string, number][] {
       if (automated && event.productArea) counters.push([byAreaKey(event.productArea, 'automated'), 1]);
       return counters;
     }
+    case 'CaseOpened':
+      return [
+        [K.casesOpened, 1],
+        [`${K.casesOpened}.${event.priority}`, 1],
+      ];
+    case 'SlaBreached':
+      return [
+        [K.slaBreaches, 1],
+        [`${K.slaBreaches}.${event.priority}`, 1],
+      ];
+    case 'CaseAbandoned':
+      return [[K.casesAbandoned, 1]];
   }
 }
 
@@ -299,6 +319,8 @@ export interface SeriesPoint {
   readonly automated: number;
   readonly escalated: number;
   readonly p95LatencyMs: number | null;
+  /** Model cost of the bucket, USD. */
+  readonly costUsd: number;
 }
 
 /** The GET /api/metrics body. */
@@ -318,6 +340,17 @@ export interface MetricsSummary {
   readonly byIntent: Record<string, OutcomeBreakdown>;
   readonly byProductArea: Record<string, OutcomeBreakdown>;
   readonly escalationReasons: Record<string, number>;
+  /** The human side: cases the escalation workflow opened, first responses, SLA breaches, abandonment. */
+  readonly cases: {
+    readonly opened: number;
+    readonly openedByPriority: Record<string, number>;
+    readonly medianFirstResponseSeconds: number | null;
+    readonly slaBreaches: number;
+    readonly slaBreachesByPriority: Record<string, number>;
+    readonly abandoned: number;
+  };
+  /** Prompts the token budget changed, by action (history_trimmed, passages_trimmed, …). */
+  readonly tokenBudget: Record<string, number>;
   readonly series: SeriesPoint[];
 }
 
@@ -429,6 +462,15 @@ export function summarize(rows: readonly MetricRow[], window: MetricsWindow, now
     byIntent: outcomes(total, 'byIntent'),
     byProductArea: outcomes(total, 'byArea'),
     escalationReasons: total.named('reason'),
+    cases: {
+      opened: total.get(K.casesOpened),
+      openedByPriority: total.named(K.casesOpened),
+      medianFirstResponseSeconds: roundOrNull(percentile(total.histogram(K.firstResponse), 50)),
+      slaBreaches: total.get(K.slaBreaches),
+      slaBreachesByPriority: total.named(K.slaBreaches),
+      abandoned: total.get(K.casesAbandoned),
+    },
+    tokenBudget: total.named(K.tokenBudget),
     series: buckets.map((bucket) => {
       const tally = perBucket.get(bucket)!;
       return {
@@ -438,6 +480,7 @@ export function summarize(rows: readonly MetricRow[], window: MetricsWindow, now
         automated: tally.get(K.resolvedAutomated),
         escalated: tally.get(K.escalated),
         p95LatencyMs: roundOrNull(percentile(tally.histogram(K.turnLatency), 95)),
+        costUsd: round(tally.get(K.costMicros) / 1_000_000, 6),
       };
     }),
   };

@@ -31,6 +31,11 @@ export interface AnswerRequest {
   /** 'simple' routes to the cheap model, 'complex' to the strong one. */
   readonly complexity: 'simple' | 'complex';
   readonly maxOutputTokens?: number;
+  /**
+   * The question looks like instructions to the model (the prompt guard judged it suspicious): providers
+   * must present it strictly as quoted data.
+   */
+  readonly fenceQuestion?: boolean;
 }
 
 export interface ModelUsage {
@@ -55,5 +60,7 @@ export interface AnswerResult {
 /** Composes a grounded answer from retrieved passages. */
 export interface ModelProvider {
   readonly name: string;
+  /** The instructions the model is given, if any: replies that reproduce them are filtered. */
+  readonly systemPrompt?: string;
   answer(request: AnswerRequest): Promise<AnswerResult>;
 }

@@ -5,9 +5,11 @@
  */
 import { createHash, randomUUID } from 'node:crypto';
 import { escalationMessage, triageEscalation } from './caseTriage';
+import type { CaseWorkflow } from './caseWorkflow';
 import type { AgentMessageFrame, EscalatedFrame, ReplyFrame, SendMessage } from './chatProtocol';
 import { type ClassifiedMessage, ConversationEngine, type RetrievalOutcome } from './conversationEngine';
 import type { DomainEvent, EventPublisher } from './domainEvents';
+import type { EmailTurn, EmailTurnResult } from './emailChannel';
 import type { EscalationReason } from './escalationPolicy';
 import { maskPii } from './piiMasking';
 import type { Clock } from './ports';
@@ -22,6 +24,7 @@ import type {
   MessageRecord,
 } from './supportRecords';
 import { NotFoundError } from './supportRecords';
+import type { PriorityRule } from './triageRules';
 
 /** Starts the per-turn workflow (Step Functions on AWS, the local runner locally). */
 export interface TurnStarter {
@@ -31,6 +34,13 @@ export interface TurnStarter {
 /** Hands escalated cases to the escalation stage (SQS on AWS and locally). */
 export interface EscalationQueue {
   enqueue(message: { readonly caseId: string; readonly conversationId: string }): Promise<void>;
+}
+
+/** Sends the bot's and agents' words to conversations held by e-mail (the e-mail channel). */
+export interface EmailReplies {
+  /** The stored answer or escalation notice of a turn, as a reply to the customer's last mail. */
+  reply(conversation: ConversationRecord, message: MessageRecord): Promise<void>;
+  agentReply(conversationId: string, agentName: string, text: string): Promise<void>;
 }
 
 /** Input of the turn workflow: ids only, so no customer text sits in workflow history. */
@@ -50,6 +60,13 @@ export interface SupportDeskDependencies {
   readonly clock: Clock;
   readonly turns?: TurnStarter;
   readonly escalations?: EscalationQueue;
+  /** Releases the escalation workflow's wait when an agent answers or the case closes. */
+  readonly caseWorkflow?: Pick<CaseWorkflow, 'releaseWait'>;
+  /** The operators' priority rule table (TRIAGE_RULES); the default table otherwise. */
+  readonly priorityRules?: readonly PriorityRule[];
+  readonly logger?: { warn(message: string, extra: Record<string, unknown>): void };
+  /** Replies to e-mail conversations; without it e-mail conversations get no replies. */
+  readonly emailReplies?: EmailReplies;
 }
 
 export type ReceiveOutcome =
@@ -93,7 +110,21 @@ export class SupportDesk {
       if (!conversation) {
         return { kind: 'rejected', code: 'UnknownConversation', message: 'this conversation does not exist' };
       }
+      // A signed-in customer's conversation continues only on a connection signed in as that customer
+      // (answered as if it did not exist: its id tells nobody else anything).
+      if (conversation.customerId && conversation.connectionId !== connectionId) {
+        const caller = await connections.getConnection(connectionId);
+        if (caller?.customerId !== conversation.customerId) {
+          return {
+            kind: 'rejected',
+            code: 'UnknownConversation',
+            message: 'this conversation does not exist',
+          };
+        }
+      }
     } else {
+      // The customer id comes only from the verified token the connection was opened with.
+      const customerId = (await connections.getConnection(connectionId))?.customerId;
       conversation = await conversations.createConversation({
         conversationId: randomUUID(),
         status: 'bot',
@@ -101,6 +132,7 @@ export class SupportDesk {
         createdAt: now,
         updatedAt: now,
         connectionId,
+        ...(customerId ? { customerId } : {}),
       });
     }
     const { conversationId } = conversation;
@@ -156,6 +188,62 @@ export class SupportDesk {
     return { kind: 'started', conversationId, messageId };
   }
 
+  /**
+   * A customer e-mail (already threaded by the e-mail channel): stored once, then answered by the turn
+   * workflow like a chat message ('pending': the answer is mailed when the turn delivers it), or forwarded
+   * to the human who has the conversation.
+   */
+  async receiveEmail(turn: EmailTurn): Promise<EmailTurnResult> {
+    const { conversations, events } = this.deps;
+    const now = this.now();
+    let conversation = await conversations.createConversation({
+      conversationId: turn.conversationId,
+      status: 'bot',
+      channel: 'email',
+      createdAt: now,
+      updatedAt: now,
+      ...(turn.customerId ? { customerId: turn.customerId } : {}),
+    });
+    const { conversationId } = conversation;
+    // Message-IDs are not client message ids; their hash is (and a redelivered mail maps to the same id).
+    const messageId = ids.customerMessage(conversationId, shortHash(turn.inbound.messageId, 32));
+    const stored = await conversations.appendMessage({
+      conversationId,
+      messageId,
+      role: 'customer',
+      text: turn.text,
+      createdAt: now,
+    });
+    if (conversation.status === 'resolved') {
+      conversation = await conversations.updateConversation(conversationId, {
+        status: 'bot',
+        updatedAt: now,
+      });
+    }
+    if (stored.created) {
+      await events.publish([
+        {
+          type: 'MessageReceived',
+          conversationId,
+          messageId,
+          channel: 'email',
+          firstMessage: conversation.createdAt === now,
+        },
+      ]);
+    }
+    if (conversation.status === 'escalated' || conversation.status === 'human') {
+      await this.broadcastMessage(conversationId, messageId);
+      return { conversationId, outcome: 'forwarded', replyText: '' };
+    }
+    if (!stored.created) {
+      const reply = await conversations.getMessage(conversationId, ids.reply(messageId));
+      if (reply) await this.deps.emailReplies?.reply(conversation, reply);
+      return { conversationId, outcome: 'pending', replyText: '' };
+    }
+    await this.deps.turns?.start({ conversationId, messageId, receivedAt: this.deps.clock.now() }, messageId);
+    return { conversationId, outcome: 'pending', replyText: '' };
+  }
+
   /** Classify stage input: the stored customer text. */
   async messageText(conversationId: string, messageId: string): Promise<string> {
     const message = await this.deps.conversations.getMessage(conversationId, messageId);
@@ -187,6 +275,7 @@ export class SupportDesk {
       maskedText: classified.maskedText,
       faqIds: ConversationEngine.answerSources(retrieval),
       history,
+      promptGuard: classified.promptGuard,
     });
     const modelLatencyMs = this.deps.clock.now() - modelStarted;
     const { message, created } = await conversations.appendMessage({
@@ -203,8 +292,9 @@ export class SupportDesk {
       escalated: false,
       ...(clientMessageId ? { clientMessageId } : {}),
     });
-    // The customer first; bookkeeping after.
+    // The customer first; bookkeeping after (and outside the latency the customer saw).
     await this.deliver(turn, message);
+    const deliveredAt = this.deps.clock.now();
     if (created) {
       await conversations.recordAnswer(turn.conversationId, {
         lastIntent: classified.intent.label,
@@ -220,13 +310,15 @@ export class SupportDesk {
           productArea: retrieval.productArea,
           confidence: retrieval.confidence,
           faqIds: answer.citations.map((c) => c.faqId),
-          turnLatencyMs: Math.max(0, this.deps.clock.now() - turn.receivedAt),
+          turnLatencyMs: Math.max(0, deliveredAt - turn.receivedAt),
           retrievalLatencyMs: Math.round(retrieval.retrieveMs * 100) / 100,
           modelLatencyMs,
           modelId: answer.model.usage.modelId,
           inputTokens: answer.model.usage.inputTokens,
           outputTokens: answer.model.usage.outputTokens,
           costUsd: answer.model.usage.costUsd,
+          ...(answer.budget?.actions.length ? { budgetActions: answer.budget.actions } : {}),
+          ...(answer.promptHash ? { promptHash: answer.promptHash } : {}),
         },
       ]);
     }
@@ -273,6 +365,11 @@ export class SupportDesk {
         .slice(0, 3)
         .map(({ faqId, question }) => ({ faqId, question })),
       transcript: maskedTranscript,
+      rawCustomerText: transcript
+        .filter((m) => m.role === 'customer')
+        .map((m) => m.text)
+        .join('\n'),
+      ...(this.deps.priorityRules ? { rules: this.deps.priorityRules } : {}),
     });
     const record = await cases.createCase({
       caseId,
@@ -329,6 +426,7 @@ export class SupportDesk {
           confidence,
           turnLatencyMs: Math.max(0, this.deps.clock.now() - turn.receivedAt),
           priority: record.priority,
+          queue: record.queue,
         },
       ]);
     }
@@ -367,12 +465,21 @@ export class SupportDesk {
       caseId,
     });
     await this.sendAgentFrame(record.conversationId, agentName, text);
+    if (this.deps.emailReplies) {
+      const conversation = await conversations.getConversation(record.conversationId);
+      if (conversation?.channel === 'email') {
+        await this.deps.emailReplies.agentReply(record.conversationId, agentName, text);
+      }
+    }
+    if (firstResponse) await this.deps.caseWorkflow?.releaseWait(record, 'replied');
     await events.publish([
       {
         type: 'AgentReplied',
         conversationId: record.conversationId,
         caseId,
+        messageId: message.messageId,
         agentName,
+        priority: record.priority,
         ...(firstResponse
           ? { firstResponseSeconds: Math.max(0, (clock.now() - Date.parse(record.createdAt)) / 1000) }
           : {}),
@@ -393,8 +500,62 @@ export class SupportDesk {
       resolvedAt: now,
       updatedAt: now,
     });
+    await this.deps.caseWorkflow?.releaseWait(record, 'resolved');
     await this.deps.events.publish([resolvedEvent(conversation, 'human', this.deps.clock.now(), caseId)]);
     return record;
+  }
+
+  /**
+   * The customer ends the conversation (the widget's "End chat"). A case nobody answered yet is abandoned:
+   * its workflow stops waiting and the CRM case closes. A case an agent is working on stays theirs.
+   */
+  async endConversation(
+    connectionId: string,
+    conversationId: string,
+  ): Promise<{ readonly ended: boolean; readonly caseId?: string }> {
+    const { connections, conversations, cases, events } = this.deps;
+    const connection = await connections.getConnection(connectionId);
+    if (connection?.conversationId !== conversationId) {
+      throw new NotFoundError('this connection has no such conversation');
+    }
+    const conversation = await conversations.getConversation(conversationId);
+    if (!conversation) throw new NotFoundError(`conversation ${conversationId} not found`);
+    if (conversation.status === 'bot') {
+      await this.resolveAutomated(conversation);
+      return { ended: true };
+    }
+    if (!conversation.caseId || conversation.status === 'resolved') return { ended: false };
+    const current = await cases.getCase(conversation.caseId);
+    if (!current || current.firstResponseAt || !['open', 'assigned'].includes(current.status)) {
+      return { ended: false, caseId: conversation.caseId };
+    }
+    const now = this.now();
+    let record: CaseRecord;
+    try {
+      record = await cases.updateCase(current.caseId, { status: 'abandoned', updatedAt: now }, [
+        'open',
+        'assigned',
+      ]);
+    } catch (error) {
+      if ((error as Error).name === 'StateConflictError') return { ended: false, caseId: current.caseId };
+      throw error;
+    }
+    await conversations.updateConversation(conversationId, {
+      status: 'resolved',
+      resolvedAt: now,
+      updatedAt: now,
+    });
+    await this.deps.caseWorkflow?.releaseWait(record, 'abandoned');
+    await events.publish([
+      {
+        type: 'CaseAbandoned',
+        conversationId,
+        caseId: record.caseId,
+        waitedSeconds: Math.max(0, (this.deps.clock.now() - Date.parse(record.createdAt)) / 1000),
+      },
+    ]);
+    await this.broadcastCase(record.caseId);
+    return { ended: true, caseId: record.caseId };
   }
 
   /**
@@ -402,7 +563,7 @@ export class SupportDesk {
    * once its last connection closes.
    */
   async customerDisconnected(connectionId: string): Promise<void> {
-    const { connections, conversations, events } = this.deps;
+    const { connections, conversations } = this.deps;
     const connection = await connections.getConnection(connectionId);
     await connections.deleteConnection(connectionId);
     if (!connection?.conversationId || connection.role !== 'customer') return;
@@ -411,7 +572,13 @@ export class SupportDesk {
     );
     if (others.length) return;
     const conversation = await conversations.getConversation(connection.conversationId);
-    if (!conversation || conversation.status !== 'bot' || !conversation.answeredTurns) return;
+    if (conversation) await this.resolveAutomated(conversation);
+  }
+
+  /** A conversation the bot answered and nobody escalated counts as resolved by automation. */
+  private async resolveAutomated(conversation: ConversationRecord): Promise<void> {
+    const { conversations, events } = this.deps;
+    if (conversation.status !== 'bot' || !conversation.answeredTurns) return;
     const now = this.now();
     try {
       const resolved = await conversations.updateConversation(
@@ -464,16 +631,24 @@ export class SupportDesk {
       connectedAt: existing?.connectedAt ?? this.now(),
       expiresAt: Math.floor(this.deps.clock.now() / 1000) + CONNECTION_TTL_SECONDS,
       ...(existing?.sourceIp ? { sourceIp: existing.sourceIp } : {}),
+      ...(existing?.operatorRoles ? { operatorRoles: existing.operatorRoles } : {}),
     });
   }
 
-  async customerConnected(connectionId: string, sourceIp?: string): Promise<void> {
+  /** A new connection; `identity` is what $connect verified (customer token, operator session). */
+  async customerConnected(
+    connectionId: string,
+    sourceIp?: string,
+    identity: { readonly customerId?: string; readonly operatorRoles?: readonly string[] } = {},
+  ): Promise<void> {
     await this.deps.connections.putConnection({
       connectionId,
       role: 'customer',
       connectedAt: this.now(),
       expiresAt: Math.floor(this.deps.clock.now() / 1000) + CONNECTION_TTL_SECONDS,
       ...(sourceIp ? { sourceIp } : {}),
+      ...(identity.customerId ? { customerId: identity.customerId } : {}),
+      ...(identity.operatorRoles?.length ? { operatorRoles: [...identity.operatorRoles] } : {}),
     });
   }
 
@@ -492,7 +667,15 @@ export class SupportDesk {
   private async deliver(turn: TurnInput, message: MessageRecord) {
     const frame = frameOf(message, message.clientMessageId);
     const delivered = turn.connectionId ? await this.deps.notifier.send(turn.connectionId, frame) : false;
-    if (!delivered) await this.sendToConversation(turn.conversationId, frame);
+    if (delivered) return;
+    if (this.deps.emailReplies) {
+      const conversation = await this.deps.conversations.getConversation(turn.conversationId);
+      if (conversation?.channel === 'email') {
+        await this.deps.emailReplies.reply(conversation, message);
+        return;
+      }
+    }
+    await this.sendToConversation(turn.conversationId, frame);
   }
 
   private async sendAgentFrame(conversationId: string, agentName: string, text: string) {

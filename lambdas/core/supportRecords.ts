@@ -46,7 +46,9 @@ export interface MessageRecord {
   readonly clientMessageId?: string;
 }
 
-export type CaseStatus = 'open' | 'assigned' | 'resolved';
+/** `abandoned`: the customer ended the conversation before an agent answered. */
+export type CaseStatus = 'open' | 'assigned' | 'resolved' | 'abandoned';
+export const CASE_STATUSES: readonly CaseStatus[] = ['open', 'assigned', 'resolved', 'abandoned'];
 export type Priority = 'P1' | 'P2' | 'P3' | 'P4';
 
 export interface HandoffPacket {
@@ -59,11 +61,18 @@ export interface HandoffPacket {
   readonly urgency: number;
   readonly faqsTried: readonly Citation[];
   readonly entities: Record<string, readonly string[]>;
+  /** Triage signals (caseTriage.detectSignals), e.g. 'outage', 'security'. */
+  readonly signals?: readonly string[];
+  /** Why the case got its priority: the matched priority rule's `why`. */
+  readonly priorityReason?: string;
+  /** The customer tier triage used ('unknown' without a CRM match). */
+  readonly tier?: string;
   readonly customer?: {
     readonly customerId?: string;
     readonly name?: string;
     readonly email?: string;
     readonly tier?: string;
+    readonly company?: string;
   };
 }
 
@@ -84,6 +93,23 @@ export interface CaseRecord {
   readonly assignee?: string;
   readonly firstResponseAt?: string;
   readonly resolvedAt?: string;
+  /** Set by the escalation workflow once the customer is known (CRM lookup). */
+  readonly tier?: string;
+  /** Support level now responsible (L1 → L2 → L3 on SLA breaches). */
+  readonly level?: string;
+  /** When the first response is due at the current level (ISO). */
+  readonly slaDueAt?: string;
+  readonly slaTargetSeconds?: number;
+  readonly slaBreaches?: number;
+  /** The escalation workflow's callback token while it waits for an agent. */
+  readonly waitToken?: string;
+  /** The case in the external CRM, once mirrored there. */
+  readonly crm?: { readonly system: string; readonly caseId: string };
+  readonly crmError?: string;
+  /** When operators were notified of the case (set once). */
+  readonly notifiedAt?: string;
+  /** How the escalation workflow's wait ended. */
+  readonly workflowOutcome?: 'replied' | 'resolved' | 'abandoned';
 }
 
 export interface ConnectionRecord {
@@ -92,6 +118,10 @@ export interface ConnectionRecord {
   readonly connectedAt: string;
   readonly conversationId?: string;
   readonly sourceIp?: string;
+  /** The customer id from a verified customer token on $connect; absent for anonymous customers. */
+  readonly customerId?: string;
+  /** Roles of the operator whose session opened the connection; absent for customers. */
+  readonly operatorRoles?: readonly string[];
   /** Epoch seconds after which the record is stale (TTL on AWS; filtered by readers locally). */
   readonly expiresAt: number;
 }
@@ -131,6 +161,8 @@ export interface CaseStore {
   ): Promise<CaseRecord>;
   /** Sets firstResponseAt unless already set; true when this call set it (exactly one caller wins). */
   markFirstResponse(caseId: string, at: string): Promise<boolean>;
+  /** Sets notifiedAt unless already set; true when this call set it (exactly one caller wins). */
+  markNotified(caseId: string, at: string): Promise<boolean>;
 }
 
 export interface ConnectionStore {

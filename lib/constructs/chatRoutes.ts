@@ -1,6 +1,7 @@
 /**
  * The customer chat routes on the WebSocket API and the handlers behind them (lambdas/handlers/ws):
- * $connect, $disconnect, and $default / sendMessage / subscribeConsole for frames.
+ * $connect, $disconnect, and $default / sendMessage / subscribeConsole for frames (other actions, such as
+ * endConversation, arrive on $default).
  */
 import { Validations } from 'aws-cdk-lib';
 import { type IWebSocketApi, WebSocketRoute } from 'aws-cdk-lib/aws-apigatewayv2';
@@ -8,6 +9,7 @@ import { WebSocketLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integra
 import type { IStateMachine } from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
 import { AppFunction } from './appFunction';
+import { grantEndWait } from './escalationWorkflow';
 import type { SupportDeskWiring } from './supportDeskWiring';
 
 /** Route keys served by the message handler, besides $connect and $disconnect. */
@@ -18,6 +20,8 @@ export interface ChatRoutesProps {
   readonly desk: SupportDeskWiring;
   /** The per-turn workflow the message handler starts for every customer message. */
   readonly turnStateMachine: IStateMachine;
+  /** The escalation workflow whose wait ends when a customer ends an escalated conversation. */
+  readonly escalationStateMachine: IStateMachine;
 }
 
 export class ChatRoutes extends Construct {
@@ -49,14 +53,27 @@ export class ChatRoutes extends Construct {
     this.message = new AppFunction(this, 'Message', {
       handler: 'ws/message',
       description: 'WebSocket frames: stores customer messages and starts the turn workflow',
-      environment: { ...desk.environment, TURN_STATE_MACHINE_ARN: props.turnStateMachine.stateMachineArn },
+      environment: {
+        ...desk.environment,
+        ...desk.crmEnvironment,
+        TURN_STATE_MACHINE_ARN: props.turnStateMachine.stateMachineArn,
+      },
     });
     desk.grant(this.message, {
-      tables: { conversations: 'readWrite', messages: 'readWrite', connections: 'readWrite' },
+      // cases: endConversation marks a waiting case abandoned.
+      tables: {
+        conversations: 'readWrite',
+        messages: 'readWrite',
+        connections: 'readWrite',
+        cases: 'readWrite',
+      },
       publishesEvents: true,
       notifiesClients: true,
+      crm: 'mirror',
     });
     props.turnStateMachine.grantStartExecution(this.message);
+    // endConversation abandons a waiting case: its escalation wait ends.
+    grantEndWait(this.message, props.escalationStateMachine.stateMachineArn);
 
     const routes: [string, string, AppFunction][] = [
       ['Connect', '$connect', this.connect],

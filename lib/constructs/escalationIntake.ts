@@ -1,24 +1,22 @@
 /**
- * The escalation stage's queue: escalated cases wait here for the intake function, which announces them to
- * the operator consoles. Failed messages are retried three times, then parked in a dead-letter queue.
+ * The escalation stage's queue: escalated cases wait here for the intake function, which starts each case's
+ * escalation workflow and announces the case to the operator consoles. Failed messages are retried three
+ * times, then parked in a dead-letter queue.
  */
 import { Duration } from 'aws-cdk-lib';
 import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
-import { Secret } from 'aws-cdk-lib/aws-secretsmanager';
 import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { AppFunction } from './appFunction';
+import type { EscalationWorkflow } from './escalationWorkflow';
 import type { SupportDeskWiring } from './supportDeskWiring';
 
 export const ESCALATION_MAX_RECEIVE_COUNT = 3;
 
 export interface EscalationIntakeProps {
   readonly desk: SupportDeskWiring;
-  /**
-   * Secrets Manager name of the CRM (Salesforce) credentials the intake may read.
-   * @default no CRM access
-   */
-  readonly crmSecretName?: string;
+  /** The workflow started for every case (the CRM is reached from there, not here). */
+  readonly workflow: EscalationWorkflow;
 }
 
 export class EscalationIntake extends Construct {
@@ -44,20 +42,18 @@ export class EscalationIntake extends Construct {
 
     this.handler = new AppFunction(this, 'Handler', {
       handler: 'queue/escalationIntake',
-      description: 'Escalation queue consumer: announces new cases to the operator consoles',
+      description: 'Escalation queue consumer: starts the case workflow, announces the case to the consoles',
       timeout,
       environment: {
         ...props.desk.environment,
-        ...(props.crmSecretName ? { SALESFORCE_SECRET_NAME: props.crmSecretName } : {}),
+        ESCALATION_STATE_MACHINE_ARN: props.workflow.stateMachine.stateMachineArn,
       },
     });
     props.desk.grant(this.handler, {
       tables: { cases: 'read', connections: 'readWrite' },
       notifiesClients: true,
     });
-    if (props.crmSecretName) {
-      Secret.fromSecretNameV2(this, 'CrmSecret', props.crmSecretName).grantRead(this.handler);
-    }
+    props.workflow.grantStartExecution(this.handler);
     this.handler.addEventSource(
       new SqsEventSource(this.queue, { batchSize: 10, reportBatchItemFailures: true }),
     );

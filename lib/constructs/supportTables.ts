@@ -1,7 +1,8 @@
 /**
  * The DynamoDB tables of lambdas/adapters/tableDefinitions.ts (the same definitions the local face creates in
- * dynalite): on-demand, point-in-time recovery, encrypted with the data key, retained on stack deletion.
- * Grants name each table and index ARN, so no policy needs `index/*` or KMS action wildcards.
+ * dynalite; `localOnly` ones are skipped): on-demand, point-in-time recovery, encrypted with the data key,
+ * retained on stack deletion. Grants name each table and index ARN, so no policy needs `index/*` or KMS
+ * action wildcards.
  */
 import { Aws, RemovalPolicy } from 'aws-cdk-lib';
 import { AttributeType, BillingMode, type ITable, Table, TableEncryption } from 'aws-cdk-lib/aws-dynamodb';
@@ -44,6 +45,8 @@ export class SupportTables extends Construct {
     super(scope, id);
     this.encryptionKey = props.encryptionKey;
     for (const [name, definition] of Object.entries(TABLES) as [TableName, TableDefinition][]) {
+      // Local-only tables (operators and their sessions) live in Cognito on AWS.
+      if (definition.localOnly) continue;
       const table = new Table(this, pascal(name), {
         partitionKey: keyOf(definition.partitionKey),
         sortKey: definition.sortKey ? keyOf(definition.sortKey) : undefined,
@@ -68,7 +71,10 @@ export class SupportTables extends Construct {
 
   table(name: TableName): ITable {
     const table = this.tables.get(name);
-    if (!table) throw new Error(`SupportTables: no table "${name}"`);
+    if (!table) {
+      const why = (TABLES[name] as TableDefinition).localOnly ? ' (local-only, not deployed to AWS)' : '';
+      throw new Error(`SupportTables: no table "${name}"${why}`);
+    }
     return table;
   }
 

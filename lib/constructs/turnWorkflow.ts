@@ -13,6 +13,7 @@ import { Construct } from 'constructs';
 import { AppFunction } from './appFunction';
 import { grantInvokeModels } from './bedrockAccess';
 import type { EngineAssets } from './engineAssets';
+import { type TriageSettings, triageEnvironment } from './escalationWorkflow';
 import { grantKnowledgeBaseIndexRead, type KnowledgeBaseIndexSource } from './knowledgeBaseIndexAccess';
 import { PROJECT_ROOT } from './projectRoot';
 import type { SupportDeskWiring } from './supportDeskWiring';
@@ -47,6 +48,8 @@ export interface TurnWorkflowProps {
   readonly knowledgeBaseIndex?: KnowledgeBaseIndexSource;
   /** Encrypts the execution log (it holds masked customer text). */
   readonly logKey: IKey;
+  /** Priority rules the escalate stage triages with. @default the default rules and SLA targets */
+  readonly triage?: TriageSettings;
 }
 
 export class TurnWorkflow extends Construct {
@@ -124,7 +127,11 @@ export class TurnWorkflow extends Construct {
     this.escalate = new AppFunction(this, 'Escalate', {
       handler: 'turn/escalate',
       description: 'Turn step 3b: case with handoff packet, customer told, case queued for humans',
-      environment: { ...desk.environment, ESCALATION_QUEUE_URL: props.escalationQueue.queueUrl },
+      environment: {
+        ...desk.environment,
+        ...triageEnvironment(props.triage),
+        ESCALATION_QUEUE_URL: props.escalationQueue.queueUrl,
+      },
     });
     desk.grant(this.escalate, {
       tables: {

@@ -12,12 +12,13 @@ import type { Construct } from 'constructs';
 import { AppFunction } from '../constructs/appFunction';
 import { ChatRoutes } from '../constructs/chatRoutes';
 import { EngineAssets } from '../constructs/engineAssets';
+import { grantEndWait } from '../constructs/escalationWorkflow';
 import {
   grantKnowledgeBaseIndexRead,
   type KnowledgeBaseIndexSource,
 } from '../constructs/knowledgeBaseIndexAccess';
 import { OperatorApi } from '../constructs/operatorApi';
-import { type CustomerChannel, SupportDeskWiring } from '../constructs/supportDeskWiring';
+import { type CrmSettings, type CustomerChannel, SupportDeskWiring } from '../constructs/supportDeskWiring';
 import type { SupportTables } from '../constructs/supportTables';
 
 export interface ApiStackProps extends StackProps {
@@ -27,6 +28,10 @@ export interface ApiStackProps extends StackProps {
   readonly channel: CustomerChannel;
   readonly eventBus: IEventBus;
   readonly turnStateMachine: IStateMachine;
+  /** The escalation workflow whose waits agent replies, resolutions and customers leaving end. */
+  readonly escalationStateMachine: IStateMachine;
+  /** @default the built-in CRM (the customers table) */
+  readonly crm?: CrmSettings;
   readonly userPool: IUserPool;
   /** Encrypts the REST access logs. */
   readonly logKey: IKey;
@@ -39,6 +44,8 @@ export interface ApiStackProps extends StackProps {
 export class ApiStack extends Stack {
   readonly chat: ChatRoutes;
   readonly operatorApi: OperatorApi;
+  /** The operator case API's function (reply and resolve end escalation waits). */
+  readonly cases: AppFunction;
 
   constructor(scope: Construct, id: string, props: ApiStackProps) {
     super(scope, id, props);
@@ -46,12 +53,14 @@ export class ApiStack extends Stack {
       tables: props.tables,
       channel: props.channel,
       eventBus: props.eventBus,
+      crm: props.crm,
     });
 
     this.chat = new ChatRoutes(this, 'Chat', {
       webSocketApi: props.webSocketApi,
       desk,
       turnStateMachine: props.turnStateMachine,
+      escalationStateMachine: props.escalationStateMachine,
     });
 
     const health = new AppFunction(this, 'Health', {
@@ -73,11 +82,12 @@ export class ApiStack extends Stack {
     });
     props.tables.grant(metrics, 'read', 'metrics');
 
-    const cases = new AppFunction(this, 'Cases', {
+    this.cases = new AppFunction(this, 'Cases', {
       handler: 'api/cases',
       description: 'Operator case API: list, read, take over, reply, resolve',
-      environment: desk.environment,
+      environment: { ...desk.environment, ...desk.crmEnvironment },
     });
+    const { cases } = this;
     desk.grant(cases, {
       tables: {
         cases: 'readWrite',
@@ -87,7 +97,10 @@ export class ApiStack extends Stack {
       },
       publishesEvents: true,
       notifiesClients: true,
+      crm: 'mirror',
     });
+    // The first reply and a resolution end the case's escalation wait.
+    grantEndWait(cases, props.escalationStateMachine.stateMachineArn);
 
     this.operatorApi = new OperatorApi(this, 'Operators', {
       handlers: { health, metrics, cases },

@@ -1,16 +1,20 @@
 /**
  * Dashboards and alarms, a lifecycle of their own: operations (volume, latency, errors, DLQs, workflow
- * failures), quality (automation, escalation reasons, confidence) and cost (tokens and model spend per
- * conversation), all from the METRICS the handlers emit; alarms notify an encrypted SNS topic.
+ * failures), quality (automation, escalation reasons, confidence, SLA breaches) and cost (tokens and model
+ * spend per conversation), all from the METRICS the handlers emit; alarms notify an encrypted SNS topic.
  */
 import { Duration, Stack, type StackProps } from 'aws-cdk-lib';
 import type { IRestApi } from 'aws-cdk-lib/aws-apigateway';
 import {
   Alarm,
+  AlarmRule,
+  AlarmState,
   AnomalyDetectionAlarm,
   ComparisonOperator,
+  CompositeAlarm,
   Dashboard,
   GraphWidget,
+  type IAlarm,
   type IMetric,
   MathExpression,
   Metric,
@@ -44,15 +48,21 @@ export const DASHBOARD_METRIC_NAMES: readonly MetricName[] = [
   METRICS.conversationsResolvedHuman,
   METRICS.firstResponseSeconds,
   METRICS.resolutionSeconds,
+  METRICS.slaBreaches,
   METRICS.inputTokens,
   METRICS.outputTokens,
   METRICS.modelCostUsd,
 ];
 
+/** The first-response time of a P1 case above which operators are paged. */
+export const P1_FIRST_RESPONSE_ALARM_SECONDS = 300;
+
 export interface ObservabilityStackProps extends StackProps {
   /** Dead-letter queues by a readable name: any message in one is an alarm. */
   readonly deadLetterQueues: ReadonlyMap<string, IQueue>;
   readonly turnStateMachine: IStateMachine;
+  /** The Standard state machine each escalated case runs through (waits for an agent, SLA timers). */
+  readonly escalationStateMachine: IStateMachine;
   readonly restApi: IRestApi;
   /** Automation rate (answered / all turns) below which the hourly quality alarm fires, in [0, 1]. */
   readonly automationTarget: number;
@@ -70,7 +80,8 @@ export interface ObservabilityStackProps extends StackProps {
 
 export class ObservabilityStack extends Stack {
   readonly alarmTopic: Topic;
-  readonly alarms: Alarm[] = [];
+  /** Every alarm that notifies the topic (composite alarms' children are not in here). */
+  readonly alarms: IAlarm[] = [];
 
   constructor(scope: Construct, id: string, props: ObservabilityStackProps) {
     super(scope, id, props);
@@ -107,6 +118,7 @@ export class ObservabilityStack extends Stack {
     });
     if (props.alarmEmail) this.alarmTopic.addSubscription(new EmailSubscription(props.alarmEmail));
 
+    const hour = Duration.hours(1);
     const m = (name: MetricName, statistic: string, period = Duration.minutes(5), label?: string) =>
       new Metric({
         namespace: METRIC_NAMESPACE,
@@ -116,7 +128,29 @@ export class ObservabilityStack extends Stack {
         period,
         label: label ?? `${name} (${statistic})`,
       });
-    const hour = Duration.hours(1);
+    /** The per-priority series metricsAggregator emits next to the service-level one. */
+    const ofPriority = (
+      name: MetricName,
+      priority: string,
+      statistic: string,
+      period = Duration.minutes(5),
+    ) =>
+      new Metric({
+        namespace: METRIC_NAMESPACE,
+        metricName: name,
+        dimensionsMap: { service: SERVICE_NAME, priority },
+        statistic,
+        period,
+        label: `${name} ${priority} (${statistic})`,
+      });
+    /** Every priority's series of a metric, found by dimension. */
+    const byPriority = (name: MetricName, statistic: string) =>
+      new MathExpression({
+        expression: `SEARCH('{${METRIC_NAMESPACE},priority,service} MetricName="${name}"', '${statistic}', 3600)`,
+        usingMetrics: {},
+        period: hour,
+        label: '',
+      });
 
     // Operations
     const dlqDepth = [...props.deadLetterQueues].map(([name, queue]) =>
@@ -130,6 +164,16 @@ export class ObservabilityStack extends Stack {
       props.turnStateMachine.metricFailed({ statistic: 'Sum', label: 'failed' }),
       props.turnStateMachine.metricTimedOut({ statistic: 'Sum', label: 'timed out' }),
     ];
+    const escalation = props.escalationStateMachine;
+    const escalationFailures = {
+      failed: escalation.metricFailed({ statistic: 'Sum', period: Duration.minutes(5), label: 'failed' }),
+      timedOut: escalation.metricTimedOut({
+        statistic: 'Sum',
+        period: Duration.minutes(5),
+        label: 'timed out',
+      }),
+      aborted: escalation.metricAborted({ statistic: 'Sum', period: Duration.minutes(5), label: 'aborted' }),
+    };
     const rest5xx = new Metric({
       namespace: 'AWS/ApiGateway',
       metricName: '5XXError',
@@ -161,6 +205,17 @@ export class ObservabilityStack extends Stack {
           graph('Errors', [m(METRICS.errors, 'Sum'), rest5xx]),
           graph('Dead-letter queue depth', dlqDepth),
           graph('Turn workflow failures', workflowFailures),
+        ],
+        [
+          graph('Escalation workflow executions', [
+            escalation.metricStarted({ statistic: 'Sum', label: 'started' }),
+            escalation.metricSucceeded({ statistic: 'Sum', label: 'succeeded' }),
+            ...Object.values(escalationFailures),
+          ]),
+          graph('Escalation workflow duration p50 / p90 (ms)', [
+            escalation.metricTime({ statistic: 'p50', label: 'p50' }),
+            escalation.metricTime({ statistic: 'p90', label: 'p90' }),
+          ]),
         ],
       ],
     });
@@ -203,6 +258,18 @@ export class ObservabilityStack extends Stack {
           graph('Human response (s)', [
             m(METRICS.firstResponseSeconds, 'p50'),
             m(METRICS.resolutionSeconds, 'p50'),
+          ]),
+        ],
+        [
+          graph('SLA breaches by priority, hourly', [byPriority(METRICS.slaBreaches, 'Sum')], {
+            stacked: true,
+          }),
+          graph('Slowest first response by priority, hourly (s)', [
+            byPriority(METRICS.firstResponseSeconds, 'Maximum'),
+          ]),
+          graph('P1 first response (s) and SLA breaches', [
+            ofPriority(METRICS.firstResponseSeconds, 'P1', 'Maximum'),
+            ofPriority(METRICS.slaBreaches, 'P1', 'Sum'),
           ]),
         ],
       ],
@@ -280,6 +347,41 @@ export class ObservabilityStack extends Stack {
       threshold: 1,
       comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
     });
+    this.alarm('EscalationWorkflowFailures', {
+      description:
+        'Escalation workflow executions failed, timed out or were aborted (cases may wait without SLA timers)',
+      metric: new MathExpression({
+        expression: 'failed + timedOut + aborted',
+        usingMetrics: escalationFailures,
+        period: Duration.minutes(5),
+      }),
+      threshold: 1,
+      comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+    });
+    // One page for a slow P1, whichever shows it first: the SLA timer expiring while the case still waits
+    // (at the tier's P1 target), or an agent's first reply arriving after five minutes.
+    const p1Late = this.childAlarm('P1FirstResponseLate', {
+      description: `A P1 case got its first agent reply after more than ${P1_FIRST_RESPONSE_ALARM_SECONDS / 60} minutes`,
+      metric: ofPriority(METRICS.firstResponseSeconds, 'P1', 'Maximum'),
+      threshold: P1_FIRST_RESPONSE_ALARM_SECONDS,
+      comparisonOperator: ComparisonOperator.GREATER_THAN_THRESHOLD,
+    });
+    const p1Breached = this.childAlarm('P1SlaBreached', {
+      description: 'A P1 case passed its first-response target without an agent reply',
+      metric: ofPriority(METRICS.slaBreaches, 'P1', 'Sum'),
+      threshold: 1,
+      comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+    });
+    const p1FirstResponse = new CompositeAlarm(this, 'P1FirstResponseOverFiveMinutes', {
+      alarmDescription:
+        'P1 first response > 5 min: a P1 case breached its first-response SLA, or was first answered late',
+      alarmRule: AlarmRule.anyOf(
+        AlarmRule.fromAlarm(p1Late, AlarmState.ALARM),
+        AlarmRule.fromAlarm(p1Breached, AlarmState.ALARM),
+      ),
+    });
+    p1FirstResponse.addAlarmAction(new SnsAction(this.alarmTopic));
+    this.alarms.push(p1FirstResponse);
     this.alarm('AutomationBelowTarget', {
       description: `Automation rate below ${props.automationTarget} for an hour (more escalations than expected)`,
       metric: automationRate,
@@ -306,16 +408,16 @@ export class ObservabilityStack extends Stack {
     }
   }
 
-  private alarm(
-    id: string,
-    options: {
-      description: string;
-      metric: IMetric;
-      threshold: number;
-      comparisonOperator: ComparisonOperator;
-    },
-  ): Alarm {
-    const alarm = new Alarm(this, id, {
+  private alarm(id: string, options: AlarmOptions): Alarm {
+    const alarm = this.childAlarm(id, options);
+    alarm.addAlarmAction(new SnsAction(this.alarmTopic));
+    this.alarms.push(alarm);
+    return alarm;
+  }
+
+  /** An alarm without actions, for a composite alarm to notify from. */
+  private childAlarm(id: string, options: AlarmOptions): Alarm {
+    return new Alarm(this, id, {
       alarmDescription: options.description,
       metric: options.metric,
       threshold: options.threshold,
@@ -323,10 +425,14 @@ export class ObservabilityStack extends Stack {
       evaluationPeriods: 1,
       treatMissingData: TreatMissingData.NOT_BREACHING,
     });
-    alarm.addAlarmAction(new SnsAction(this.alarmTopic));
-    this.alarms.push(alarm);
-    return alarm;
   }
+}
+
+interface AlarmOptions {
+  readonly description: string;
+  readonly metric: IMetric;
+  readonly threshold: number;
+  readonly comparisonOperator: ComparisonOperator;
 }
 
 function graph(

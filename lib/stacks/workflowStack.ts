@@ -1,6 +1,7 @@
 /**
  * The conversation back end, stateless and redeployed often: the domain event bus and its consumers, the
- * per-turn workflow (Express state machine + agent functions) and the escalation queue with its consumer.
+ * per-turn workflow (Express state machine + agent functions), the escalation queue with its consumer and
+ * the escalation workflow (Standard state machine + case-step function) it starts per case.
  */
 import { Stack, type StackProps } from 'aws-cdk-lib';
 import { EventBus } from 'aws-cdk-lib/aws-events';
@@ -10,10 +11,12 @@ import type { Construct } from 'constructs';
 import { AppFunction } from '../constructs/appFunction';
 import { EngineAssets } from '../constructs/engineAssets';
 import { EscalationIntake } from '../constructs/escalationIntake';
+import { EscalationWorkflow, type TriageSettings } from '../constructs/escalationWorkflow';
 import { EventRouting } from '../constructs/eventRouting';
 import type { KnowledgeBaseIndexSource } from '../constructs/knowledgeBaseIndexAccess';
-import { type CustomerChannel, SupportDeskWiring } from '../constructs/supportDeskWiring';
+import { type CrmSettings, type CustomerChannel, SupportDeskWiring } from '../constructs/supportDeskWiring';
 import type { SupportTables } from '../constructs/supportTables';
+import { type TeamNotificationSettings, TeamNotifier } from '../constructs/teamNotifier';
 import { type AnswerModels, TurnWorkflow } from '../constructs/turnWorkflow';
 import type { VectorCollection } from '../constructs/vectorCollection';
 
@@ -30,15 +33,21 @@ export interface WorkflowStackProps extends StackProps {
   readonly searchBackend: 'embedded' | 'opensearch';
   /** @default none: engine functions serve the engine layer's KB */
   readonly knowledgeBaseIndex?: KnowledgeBaseIndexSource;
-  /** @default no CRM access for the escalation stage */
-  readonly crmSecretName?: string;
+  /** @default the built-in CRM (the customers table) */
+  readonly crm?: CrmSettings;
+  /** @default the default priority rules and SLA targets */
+  readonly triage?: TriageSettings;
+  /** @default no team e-mail (the notifier logs) */
+  readonly notifications?: TeamNotificationSettings;
 }
 
 export class WorkflowStack extends Stack {
   readonly eventBus: EventBus;
   readonly turns: TurnWorkflow;
   readonly escalations: EscalationIntake;
+  readonly escalationWorkflow: EscalationWorkflow;
   readonly events: EventRouting;
+  readonly teamNotifier: TeamNotifier;
   /** Every dead-letter queue of this stack, by a readable name (alarms watch them all). */
   readonly deadLetterQueues: ReadonlyMap<string, Queue>;
 
@@ -49,11 +58,18 @@ export class WorkflowStack extends Stack {
       tables: props.tables,
       channel: props.channel,
       eventBus: this.eventBus,
+      crm: props.crm,
     });
 
+    this.escalationWorkflow = new EscalationWorkflow(this, 'EscalationWorkflow', {
+      desk,
+      stateMachineName: `${this.stackName}-escalation`,
+      triage: props.triage,
+      logKey: props.logKey,
+    });
     this.escalations = new EscalationIntake(this, 'Escalations', {
       desk,
-      crmSecretName: props.crmSecretName,
+      workflow: this.escalationWorkflow,
     });
 
     this.turns = new TurnWorkflow(this, 'Turns', {
@@ -66,6 +82,7 @@ export class WorkflowStack extends Stack {
       knowledgeCollection: props.knowledgeCollection,
       knowledgeBaseIndex: props.knowledgeBaseIndex,
       logKey: props.logKey,
+      triage: props.triage,
     });
 
     const metricsAggregator = new AppFunction(this, 'MetricsAggregator', {
@@ -85,9 +102,14 @@ export class WorkflowStack extends Stack {
       notifiesClients: true,
     });
 
+    this.teamNotifier = new TeamNotifier(this, 'TeamNotifier', {
+      tables: props.tables,
+      notifications: props.notifications,
+    });
+
     this.events = new EventRouting(this, 'EventRouting', {
       eventBus: this.eventBus,
-      consumers: { metricsAggregator, consoleNotifier },
+      consumers: { metricsAggregator, consoleNotifier, teamNotifier: this.teamNotifier.handler },
     });
 
     this.deadLetterQueues = new Map([

@@ -113,4 +113,151 @@ describe('configuration', () => {
       'bedrockSimpleModelId: inference profile "us." cannot be used from eu-central-1',
     );
   });
+
+  it('defaults to the built-in CRM and reads the deprecated salesforceSecretName as the Salesforce backend', () => {
+    // Act
+    const defaults = parseConfig({ context: CDK_JSON_CONFIG, env: {} });
+    const legacy = parseConfig({
+      context: { ...CDK_JSON_CONFIG, salesforceSecretName: 'supportmax/salesforce' },
+      env: {},
+    });
+
+    // Assess
+    expect(defaults.crm).toEqual({ backend: 'builtin' });
+    expect(legacy.crm).toEqual({ backend: 'salesforce', salesforceSecretName: 'supportmax/salesforce' });
+    expect(legacy).not.toHaveProperty('salesforceSecretName');
+  });
+
+  it('refuses the Salesforce backend without its secret, and a deprecated secret contradicting crm', () => {
+    // Act
+    const missing = messageOf(() =>
+      parseConfig({ context: { ...CDK_JSON_CONFIG, crm: { backend: 'salesforce' } }, env: {} }),
+    );
+    const contradiction = messageOf(() =>
+      parseConfig({
+        context: { ...CDK_JSON_CONFIG, crm: { backend: 'builtin' }, salesforceSecretName: 'sf' },
+        env: {},
+      }),
+    );
+    const unknownBackend = messageOf(() =>
+      parseConfig({ context: { ...CDK_JSON_CONFIG, crm: { backend: 'hubspot' } }, env: {} }),
+    );
+    const unusedSecret = messageOf(() =>
+      parseConfig({
+        context: { ...CDK_JSON_CONFIG, crm: { backend: 'builtin', salesforceSecretName: 'sf' } },
+        env: {},
+      }),
+    );
+
+    // Assess
+    expect(missing).toContain('crm.salesforceSecretName: is required when crm.backend is "salesforce"');
+    expect(contradiction).toContain('salesforceSecretName: means crm.backend "salesforce"');
+    expect(unknownBackend).toContain("crm.backend: Invalid enum value. Expected 'builtin' | 'salesforce'");
+    expect(unusedSecret).toContain('crm.salesforceSecretName: is only used with crm.backend "salesforce"');
+  });
+
+  it('validates triage rules with the runtime parser and names the problem', () => {
+    // Prepare
+    const triage = (value: unknown) => () =>
+      parseConfig({ context: { ...CDK_JSON_CONFIG, triage: value }, env: {} });
+
+    // Act
+    const notJson = messageOf(triage('{"rules": [oops]}'));
+    const rulesNotJson = messageOf(triage({ rules: '[{"when": {}, "priority": "P1",' }));
+    const badTier = messageOf(
+      triage({
+        rules: [
+          { when: { tiers: ['gold'] }, priority: 'P1', why: 'Gold customers' },
+          { when: {}, priority: 'P4', why: 'Others' },
+        ],
+      }),
+    );
+    const noCatchAll = messageOf(
+      triage({ rules: [{ when: { signals: ['security'] }, priority: 'P1', why: 'Security' }] }),
+    );
+    const badSla = messageOf(triage({ slaFirstResponseMinutes: { P1: { enterprise: -5 } } }));
+    const badScale = messageOf(triage({ slaTimeScale: 0 }));
+
+    // Assess
+    expect(notJson).toContain('triage: is not valid JSON');
+    expect(notJson).not.toContain('Unrecognized key');
+    expect(rulesNotJson).toContain('triage.rules is not valid JSON');
+    expect(badTier).toContain(
+      'triage.rules is not a valid priority rule table: triage.rules[0].when.tiers[0]',
+    );
+    expect(noCatchAll).toContain('triage.rules[0]: the last rule must be a catch-all');
+    expect(badSla).toContain('triage.slaFirstResponseMinutes.P1.enterprise');
+    expect(badScale).toContain('triage.slaTimeScale: must be > 0');
+  });
+
+  it('accepts a rule table and SLA overrides as objects or as JSON text', () => {
+    // Prepare
+    const rules = [
+      { when: { signals: ['outage'] }, priority: 'P1', why: 'Outage' },
+      { when: {}, priority: 'P3', why: 'Anything else' },
+    ];
+
+    // Act
+    const fromObject = parseConfig({
+      context: { ...CDK_JSON_CONFIG, triage: { rules, slaTimeScale: '0.5' } },
+      env: {},
+    });
+    const fromText = parseConfig({
+      context: {
+        ...CDK_JSON_CONFIG,
+        triage: JSON.stringify({
+          rules: JSON.stringify(rules),
+          slaFirstResponseMinutes: '{"P1":{"pro":10}}',
+        }),
+      },
+      env: {},
+    });
+
+    // Assess
+    expect(fromObject.triage).toEqual({ rules, slaTimeScale: 0.5 });
+    expect(fromText.triage).toEqual({ rules, slaFirstResponseMinutes: { P1: { pro: 10 } } });
+  });
+
+  it('needs a sender and team addresses together, for known queues only', () => {
+    // Prepare
+    const notifications = (value: unknown) => () =>
+      parseConfig({ context: { ...CDK_JSON_CONFIG, notifications: value }, env: {} });
+
+    // Act
+    const noRecipients = messageOf(notifications({ fromAddress: 'support@example.com' }));
+    const noSender = messageOf(notifications({ queueEmails: { billing: 'billing@example.com' } }));
+    const unknownQueue = messageOf(
+      notifications({ fromAddress: 'support@example.com', queueEmails: { billling: 'b@example.com' } }),
+    );
+    const plainHttp = messageOf(
+      notifications({
+        fromAddress: 'support@example.com',
+        queueEmails: { '*': 'team@example.com' },
+        consoleUrl: 'http://support.example.com',
+      }),
+    );
+
+    // Assess
+    expect(noRecipients).toContain('notifications.queueEmails: is required with notifications.fromAddress');
+    expect(noSender).toContain('notifications.fromAddress: is required with notifications.queueEmails');
+    expect(unknownQueue).toContain('notifications.queueEmails.billling');
+    expect(plainHttp).toContain('notifications.consoleUrl: must be an https:// URL');
+  });
+
+  it('takes single nested settings from -c supportmax.<key>.<subkey>, over the context object', () => {
+    // Prepare
+    const context: Record<string, unknown> = {
+      supportmax: { ...CDK_JSON_CONFIG, triage: { slaTimeScale: 0.5 } },
+      'supportmax.crm.backend': 'salesforce',
+      'supportmax.crm.salesforceSecretName': 'supportmax/salesforce',
+      'supportmax.triage.slaFirstResponseMinutes': '{"P2":{"basic":60}}',
+    };
+
+    // Act
+    const config = configFromContext((key) => context[key], {});
+
+    // Assess
+    expect(config.crm).toEqual({ backend: 'salesforce', salesforceSecretName: 'supportmax/salesforce' });
+    expect(config.triage).toEqual({ slaTimeScale: 0.5, slaFirstResponseMinutes: { P2: { basic: 60 } } });
+  });
 });

@@ -9,13 +9,14 @@ import { Key } from 'aws-cdk-lib/aws-kms';
 import { Queue } from 'aws-cdk-lib/aws-sqs';
 import { StateMachine } from 'aws-cdk-lib/aws-stepfunctions';
 import { describe, expect, it } from 'vitest';
+import { TABLES } from '#adapters/tableDefinitions';
 import { AppFunction, SERVICE_NAME } from '../../lib/constructs/appFunction';
 import { modelPermissions } from '../../lib/constructs/bedrockAccess';
 import { ENGINE_ENVIRONMENT, EngineAssets } from '../../lib/constructs/engineAssets';
 import { KnowledgeBaseIndexer } from '../../lib/constructs/knowledgeBaseIndexer';
 import { SupportTables } from '../../lib/constructs/supportTables';
 import { VectorCollection } from '../../lib/constructs/vectorCollection';
-import { ObservabilityStack } from '../../lib/stacks/observabilityStack';
+import { ObservabilityStack, P1_FIRST_RESPONSE_ALARM_SECONDS } from '../../lib/stacks/observabilityStack';
 
 const env = { account: '123456789012', region: 'us-east-1' };
 const newStack = (id = 'Test') =>
@@ -121,6 +122,20 @@ describe('SupportTables', () => {
       CASES_TABLE: expect.any(String),
       METRICS_TABLE: expect.any(String),
     });
+  });
+
+  it('leaves out the local-only operator tables: on AWS, Cognito holds the operators', () => {
+    // Prepare
+    const stack = newStack();
+    const deployed = Object.values(TABLES).filter((definition) => !('localOnly' in definition));
+
+    // Act
+    const tables = new SupportTables(stack, 'Tables', { encryptionKey: new Key(stack, 'Key') });
+
+    // Assess
+    Template.fromStack(stack).resourceCountIs('AWS::DynamoDB::Table', deployed.length);
+    expect(deployed.length).toBeLessThan(Object.keys(TABLES).length);
+    expect(() => tables.table('operatorSessions')).toThrow('local-only');
   });
 });
 
@@ -244,6 +259,11 @@ describe('ObservabilityStack', () => {
         'Machine',
         'arn:aws:states:us-east-1:123456789012:stateMachine:turn',
       ),
+      escalationStateMachine: StateMachine.fromStateMachineArn(
+        sources,
+        'Escalation',
+        'arn:aws:states:us-east-1:123456789012:stateMachine:escalation',
+      ),
       restApi: api,
       automationTarget: props.automationTarget ?? 0.6,
       alarmEmail: props.alarmEmail,
@@ -288,6 +308,90 @@ describe('ObservabilityStack', () => {
     expect(costAlarms).toHaveLength(1);
     expect(costAlarms[0]!.Properties.ComparisonOperator).toBe('GreaterThanUpperThreshold');
     template.resourceCountIs('AWS::SNS::Subscription', 0);
+  });
+
+  it('pages once when a P1 case waits past its SLA or gets its first reply after five minutes', () => {
+    // Act
+    const template = build({});
+
+    // Assess
+    type Stat = { Metric: Record<string, unknown>; Stat: string; Period: number };
+    const alarms = Object.entries(template.findResources('AWS::CloudWatch::Alarm'));
+    const statOf = (alarm: { Properties?: Record<string, unknown> }) =>
+      (alarm.Properties?.Metrics as { MetricStat?: Stat }[] | undefined)?.[0]?.MetricStat;
+    const named = (name: string) => alarms.find(([, a]) => statOf(a)?.Metric.MetricName === name)!;
+    const late = named('FirstResponseSeconds');
+    const breached = named('SlaBreaches');
+    const p1 = {
+      Namespace: 'SupportMax',
+      MetricName: expect.any(String),
+      Dimensions: expect.arrayContaining([{ Name: 'priority', Value: 'P1' }]),
+    };
+    expect(statOf(late[1])).toMatchObject({ Metric: p1, Stat: 'Maximum', Period: 300 });
+    expect(late[1].Properties).toMatchObject({ Threshold: 300, ComparisonOperator: 'GreaterThanThreshold' });
+    expect(statOf(breached[1])).toMatchObject({ Metric: p1, Stat: 'Sum', Period: 300 });
+    expect(breached[1].Properties).toMatchObject({
+      Threshold: 1,
+      ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+    });
+    for (const [, child] of [late, breached]) expect(child.Properties.AlarmActions).toBeUndefined();
+    template.hasResourceProperties('AWS::CloudWatch::CompositeAlarm', {
+      AlarmRule: {
+        'Fn::Join': [
+          '',
+          [
+            '(ALARM("',
+            { 'Fn::GetAtt': [late[0], 'Arn'] },
+            '") OR ALARM("',
+            { 'Fn::GetAtt': [breached[0], 'Arn'] },
+            '"))',
+          ],
+        ],
+      },
+      AlarmActions: [{ Ref: Match.stringLikeRegexp('^AlarmTopic') }],
+    });
+    expect(P1_FIRST_RESPONSE_ALARM_SECONDS).toBe(300);
+  });
+
+  it('alarms on any failed, timed-out or aborted escalation workflow execution', () => {
+    // Act
+    const template = build({});
+
+    // Assess
+    const alarm = Object.values(template.findResources('AWS::CloudWatch::Alarm')).find((a) =>
+      JSON.stringify(a).includes('failed + timedOut + aborted'),
+    )!;
+    expect(alarm.Properties).toMatchObject({
+      Threshold: 1,
+      ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+      AlarmActions: [{ Ref: expect.stringMatching(/^AlarmTopic/) }],
+    });
+    const metrics = (
+      alarm.Properties.Metrics as {
+        Id: string;
+        MetricStat?: { Metric: Record<string, unknown>; Stat: string; Period: number };
+      }[]
+    ).filter((m) => m.MetricStat);
+    expect(Object.fromEntries(metrics.map((m) => [m.Id, m.MetricStat!.Metric.MetricName]))).toEqual({
+      failed: 'ExecutionsFailed',
+      timedOut: 'ExecutionsTimedOut',
+      aborted: 'ExecutionsAborted',
+    });
+    for (const { MetricStat } of metrics) {
+      expect(MetricStat).toMatchObject({
+        Metric: {
+          Namespace: 'AWS/States',
+          Dimensions: [
+            {
+              Name: 'StateMachineArn',
+              Value: 'arn:aws:states:us-east-1:123456789012:stateMachine:escalation',
+            },
+          ],
+        },
+        Stat: 'Sum',
+        Period: 300,
+      });
+    }
   });
 
   it('rejects an automation target outside [0, 1]', () => {

@@ -46,16 +46,18 @@ beforeAll(() => {
 afterAll(() => synth?.dispose());
 
 describe('data stack', () => {
-  it('creates every table of TABLES on demand with PITR, the data key, its indexes and TTL, retained', () => {
+  it('creates every table of TABLES but the local-only ones on demand with PITR, the data key, its indexes and TTL, retained', () => {
     // Prepare
     const template = synth.template(synth.stacks.data);
+    const deployed = Object.values(TABLES).filter((definition) => !('localOnly' in definition));
 
     // Act
     const tables = Object.values(resourcesOf(template, 'AWS::DynamoDB::Table'));
 
     // Assess
-    expect(tables).toHaveLength(Object.keys(TABLES).length);
-    for (const definition of Object.values(TABLES)) {
+    expect(tables).toHaveLength(deployed.length);
+    expect(JSON.stringify(tables)).not.toMatch(/"AttributeName":"(sessionHash|username)"/);
+    for (const definition of deployed) {
       const keySchema = [
         { AttributeName: definition.partitionKey.name, KeyType: 'HASH' },
         ...('sortKey' in definition ? [{ AttributeName: definition.sortKey.name, KeyType: 'RANGE' }] : []),
@@ -368,7 +370,9 @@ describe('workflow stack', () => {
 
     // Act
     const result = validate(JSON.parse(asl));
-    const machine = Object.values(resourcesOf(template, 'AWS::StepFunctions::StateMachine'))[0]!;
+    const machine = Object.values(resourcesOf(template, 'AWS::StepFunctions::StateMachine')).find(
+      (m) => m.Properties?.StateMachineType === 'EXPRESS',
+    )!;
     const substitutions = machine.Properties?.DefinitionSubstitutions as Record<
       string,
       { 'Fn::GetAtt': [string, string] }
@@ -389,6 +393,45 @@ describe('workflow stack', () => {
       expect(functions[logicalId], `${name} → ${logicalId}`).toBeDefined();
       expect(attribute).toBe('Arn');
     }
+  });
+
+  it('looks customers up in the built-in CRM from the case-step function only, with no secret or e-mail access', () => {
+    // Prepare
+    const workflow = synth.stacks.workflow;
+    const template = synth.template(workflow);
+    const caseStep = workflow.escalationWorkflow.caseStep;
+    const variables = (id: string) =>
+      (
+        resourcesOf(template, 'AWS::Lambda::Function')[id]!.Properties as {
+          Environment: { Variables: Record<string, unknown> };
+        }
+      ).Environment.Variables;
+    const customerReaders = allResources('AWS::IAM::Policy').filter(([, policy]) =>
+      statementsOf(policy).some(
+        (s) =>
+          list(s.Action).includes('dynamodb:GetItem') &&
+          JSON.stringify(s.Resource).includes('CustomersTable'),
+      ),
+    );
+    const actions = allResources('AWS::IAM::Policy').flatMap(([, policy]) =>
+      statementsOf(policy).flatMap((s) => list(s.Action)),
+    );
+
+    // Act
+    const caseStepEnv = variables(workflow.getLogicalId(caseStep.node.defaultChild as never));
+    const notifierEnv = variables(
+      workflow.getLogicalId(workflow.teamNotifier.handler.node.defaultChild as never),
+    );
+
+    // Assess
+    expect(synth.config.crm).toEqual({ backend: 'builtin' });
+    expect(caseStepEnv).toMatchObject({ CRM_BACKEND: 'builtin', CUSTOMERS_TABLE: expect.anything() });
+    expect(caseStepEnv.SALESFORCE_SECRET_ARN).toBeUndefined();
+    expect(customerReaders.map(([id]) => id)).toEqual([
+      expect.stringMatching(/^EscalationWorkflowCaseStepRole/),
+    ]);
+    expect(actions.filter((a) => a.startsWith('secretsmanager:') || a.startsWith('ses:'))).toEqual([]);
+    expect(Object.keys(notifierEnv).filter((name) => /^(TEAM_|SES_|CONSOLE_)/.test(name))).toEqual([]);
   });
 
   it('invokes only the four agent functions from the state machine, without version wildcards', () => {
@@ -560,8 +603,35 @@ describe('observability stack', () => {
         Match.objectLike({ Expression: Match.stringLikeRegexp('ANOMALY_DETECTION_BAND') }),
       ]),
     });
-    for (const alarm of alarms) expect(alarm.AlarmActions).toEqual([{ Ref: topic }]);
+    // Every alarm notifies the topic, itself or through the composite alarm it is part of.
+    const composites = Object.values(resourcesOf(template, 'AWS::CloudWatch::CompositeAlarm')).map(
+      (a) => a.Properties as Record<string, unknown>,
+    );
+    for (const composite of composites) expect(composite.AlarmActions).toEqual([{ Ref: topic }]);
+    const children = JSON.stringify(composites.map((c) => c.AlarmRule));
+    for (const [id, alarm] of Object.entries(resourcesOf(template, 'AWS::CloudWatch::Alarm'))) {
+      if (alarm.Properties?.AlarmActions === undefined) expect(children, id).toContain(id);
+      else expect(alarm.Properties.AlarmActions, id).toEqual([{ Ref: topic }]);
+    }
+    expect(text).toContain('"priority","Value":"P1"');
+    expect(composites).toHaveLength(1);
     template.hasResourceProperties('AWS::SNS::Topic', { KmsMasterKeyId: Match.anyValue() });
+  });
+
+  it('shows the escalation workflow on the operations dashboard', () => {
+    // Prepare
+    const template = synth.template(synth.stacks.observability);
+
+    // Act
+    const operations = Object.values(resourcesOf(template, 'AWS::CloudWatch::Dashboard'))
+      .map((d) => JSON.stringify(d.Properties))
+      .find((body) => body.includes('-operations'))!;
+
+    // Assess
+    expect(operations).toContain('Escalation workflow executions');
+    expect(operations).toMatch(
+      /ExecutionsFailed[^{}]*\{"Fn::ImportValue":"[^"]*EscalationWorkflowStateMachine/,
+    );
   });
 
   it('reads only metric names the handlers emit, and every name it declares', () => {
@@ -621,7 +691,7 @@ describe('cdk-nag and bundles', () => {
     }));
 
     // Assess
-    expect(bundles).toHaveLength(14);
+    expect(bundles).toHaveLength(16);
     for (const bundle of bundles) expect(bundle.size, bundle.id).toBeLessThan(1024 * 1024);
   });
 

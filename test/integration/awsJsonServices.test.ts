@@ -386,6 +386,29 @@ describe('local Step Functions and EventBridge over the AWS JSON protocols', () 
       expect(envelopes.every((envelope) => envelope['detail-type'] === 'MessageReceived')).toBe(true);
     });
 
+    it("EventBridgePublisher stamps entries with its clock's time, which the local bus keeps as the event time", async () => {
+      // Prepare: a clock a day ahead of real time, as the local face's controlled clock can be
+      const { events, eventBus } = await setUp();
+      const envelopes = collectEnvelopes(eventBus);
+      const at = Date.UTC(2031, 2, 4, 13, 45, 30, 250);
+      const publisher = new EventBridgePublisher({
+        client: events,
+        eventBusName: BUS_NAME,
+        clock: { now: () => at },
+      });
+
+      // Act
+      await publisher.publish([received('m-0')]);
+      await events.send(new PutEventsCommand({ Entries: [entryFor(received('m-1'))] }));
+      await eventBus.drain();
+
+      // Assess: the stamped time survives the wire; an entry without Time gets the bus's own clock
+      expect(envelopes.map((envelope) => envelope.time)).toEqual([
+        '2031-03-04T13:45:30.250Z',
+        expect.not.stringMatching(/^2031-/),
+      ]);
+    });
+
     it('EventBridgePublisher retries rejected entries once, then throws naming them', async () => {
       // Prepare
       const sent: PutEventsRequestEntry[][] = [];

@@ -7,6 +7,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type LocalFaceProcess, startLocalFaceProcess } from '../support/localFaceProcess';
+import {
+  loginOperator,
+  OPERATOR_TEST_ENV,
+  type OperatorLogin,
+  TEST_ADMIN_PASSWORD,
+} from '../support/operatorLogin';
 import { connectWebSocket, type TestWebSocket } from '../support/webSocketClient';
 
 interface Frame {
@@ -31,22 +37,29 @@ const send = (ws: TestWebSocket, body: object | string) =>
 describe('local face over HTTP and WebSocket', () => {
   const dataDir = mkdtempSync(join(tmpdir(), 'supportmax-face-'));
   let face: LocalFaceProcess;
+  let operator: OperatorLogin;
   const sockets: TestWebSocket[] = [];
-  const open = async () => {
-    const ws = await connectWebSocket(face.wsUrl);
+  /** A customer's socket, or with `asOperator` one opened with the operator's session cookie. */
+  const open = async (asOperator = false) => {
+    const ws = await connectWebSocket(
+      face.wsUrl,
+      asOperator ? { headers: { cookie: operator.cookie, origin: face.url } } : undefined,
+    );
     sockets.push(ws);
     return ws;
   };
+  /** The operator API, signed in as the admin. */
   const api = async (path: string, init?: RequestInit) => {
     const response = await fetch(`${face.url}${path}`, {
       ...init,
-      headers: { 'content-type': 'application/json', ...(init?.headers ?? {}) },
+      headers: operator.headers(init?.headers as Record<string, string> | undefined),
     });
     return { status: response.status, body: (await response.json()) as Json };
   };
 
   beforeAll(async () => {
-    face = await startLocalFaceProcess(dataDir);
+    face = await startLocalFaceProcess(dataDir, OPERATOR_TEST_ENV);
+    operator = await loginOperator(face.url, 'admin', TEST_ADMIN_PASSWORD);
   }, 90_000);
 
   afterAll(async () => {
@@ -121,7 +134,7 @@ describe('local face over HTTP and WebSocket', () => {
 
   it('lets an operator take over, reply as a human and resolve; the customer sees the agent messages', async () => {
     // Prepare: a customer asks for a human; an operator console subscribes to live updates
-    const console = await open();
+    const console = await open(true);
     send(console, { action: 'subscribeConsole' });
     const customer = await open();
     send(customer, { action: 'sendMessage', text: 'I want to talk to a human please' });
@@ -198,7 +211,8 @@ describe('local face over HTTP and WebSocket', () => {
     ws.socket.close();
     await face.stop();
     // Act
-    face = await startLocalFaceProcess(dataDir);
+    face = await startLocalFaceProcess(dataDir, OPERATOR_TEST_ENV);
+    // The operator's session survives the restart too.
     const detail = await api(`/api/cases/${escalated.caseId}`);
     const again = await open();
     send(again, {

@@ -12,6 +12,7 @@ import {
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
 import { describe, expect, it, onTestFinished } from 'vitest';
 import { WebSocket } from 'ws';
+import { OffsetClock } from '#core/offsetClock';
 import {
   type LocalGateway,
   type LocalGatewayOptions,
@@ -181,12 +182,12 @@ describe('local API Gateway — REST proxy integration', () => {
 
     // Act
     await fetch(`${gateway.url}/api/cases/open`);
-    await fetch(`${gateway.url}/api/cases/c%2F7`);
+    await fetch(`${gateway.url}/api/cases/c%207`); // decoded; an encoded '/' would be refused (400)
     await fetch(`${gateway.url}/api/kb/articles/refund-policy`, { method: 'DELETE' });
 
     // Assess
     expect((await open.calls.next()).event.pathParameters).toBeNull();
-    expect((await byId.calls.next()).event.pathParameters).toEqual({ id: 'c/7' });
+    expect((await byId.calls.next()).event.pathParameters).toEqual({ id: 'c 7' });
     const proxied = (await proxy.calls.next()).event;
     expect(proxied.pathParameters).toEqual({ proxy: 'kb/articles/refund-policy' });
     expect(proxied.httpMethod).toBe('DELETE');
@@ -731,5 +732,56 @@ describe('local API Gateway — WebSocket API', () => {
     // Assess
     expect(disconnect.events.history).toHaveLength(2);
     expect(gateway.connectionCount).toBe(0);
+  });
+});
+
+describe('local API Gateway — controlled clock', () => {
+  it('moves the given clock on POST /@clock and reads it on GET', async () => {
+    // Prepare
+    const clock = new OffsetClock();
+    const { gateway } = await startGateway({ clock });
+    const post = (body: string) =>
+      sendRaw(gateway, {
+        method: 'POST',
+        path: '/@clock',
+        body,
+        headers: { 'content-type': 'application/json' },
+      });
+    const start = Date.UTC(2031, 0, 1);
+
+    // Act
+    const set = await post(JSON.stringify({ set: start }));
+    const advanced = await post(JSON.stringify({ advanceMs: 90 * 60_000 }));
+    const read = await sendRaw(gateway, { path: '/@clock' });
+
+    // Assess
+    expect(set).toMatchObject({ status: 200, body: JSON.stringify({ now: start }) });
+    expect(JSON.parse(advanced.body).now).toBeGreaterThanOrEqual(start + 90 * 60_000);
+    expect(JSON.parse(read.body).now - (start + 90 * 60_000)).toBeLessThan(5_000);
+    expect(clock.now() - (start + 90 * 60_000)).toBeLessThan(5_000);
+  });
+
+  it('answers 400 to bodies that are not one advanceMs or set number, and 405 to other methods', async () => {
+    const clock = new OffsetClock();
+    const { gateway } = await startGateway({ clock });
+    const post = (body: string) => sendRaw(gateway, { method: 'POST', path: '/@clock', body });
+    for (const body of [
+      '{',
+      '{}',
+      '{"advanceMs": "5"}',
+      '{"advanceMs": -1}',
+      '{"set": 1, "advanceMs": 1}',
+      '[1]',
+    ]) {
+      expect((await post(body)).status, body).toBe(400);
+    }
+    expect((await sendRaw(gateway, { method: 'DELETE', path: '/@clock' })).status).toBe(405);
+    expect(Math.abs(clock.now() - Date.now())).toBeLessThan(5_000);
+  });
+
+  it('has no /@clock route unless a clock is given', async () => {
+    const { gateway } = await startGateway();
+    const response = await sendRaw(gateway, { method: 'POST', path: '/@clock', body: '{"advanceMs": 1}' });
+    expect(response.status).toBe(404);
   });
 });

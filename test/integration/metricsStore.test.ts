@@ -74,11 +74,16 @@ const resolvedByBot = (conversationId: string): DomainEvent => ({
   productArea: 'billing',
 });
 
-const restEvent = (query: Record<string, string> | null) =>
+/** A GET /api/metrics as API Gateway passes it after the Cognito authorizer let a supervisor in. */
+const restEvent = (
+  query: Record<string, string> | null,
+  claims: Record<string, string> = { 'cognito:username': 'sam', 'cognito:groups': 'supervisor' },
+) =>
   ({
     httpMethod: 'GET',
     path: '/api/metrics',
     queryStringParameters: query,
+    requestContext: { authorizer: { claims } },
   }) as unknown as APIGatewayProxyEvent;
 
 const lambdaContext = {
@@ -271,6 +276,20 @@ describe('metrics over DynamoDB (dynalite)', () => {
       vi.stubEnv('AWS_REGION', 'us-east-1');
       vi.stubEnv('AWS_ACCESS_KEY_ID', 'local');
       vi.stubEnv('AWS_SECRET_ACCESS_KEY', 'local');
+    });
+
+    it('answers 403 to an agent: the metrics need a supervisor', async () => {
+      // Act
+      const response = await getMetricsHandler(
+        restEvent({ window: '1h' }, { 'cognito:username': 'dana', 'cognito:groups': '[agent]' }),
+        lambdaContext,
+      );
+
+      // Assess
+      expect(response.statusCode).toBe(403);
+      expect(JSON.parse(response.body)).toEqual({
+        error: { code: 'Forbidden', message: 'requires role supervisor' },
+      });
     });
 
     it('rejects an unknown window with a 400 ValidationError', async () => {

@@ -36,6 +36,15 @@ export type ConverseStubBehaviour = (
     }
   | { readonly kind: 'throttle' }
   | { readonly kind: 'server-error' }
+  | {
+      /** The model asks for a tool: a toolUse content block (after optional text), stopReason tool_use. */
+      readonly kind: 'tool-use';
+      readonly name: string;
+      readonly input: unknown;
+      readonly text?: string;
+      /** @default 'tool_use' */
+      readonly stopReason?: string;
+    }
 ) & {
   /** Hold the response this long before sending it. */
   readonly delayMs?: number;
@@ -123,6 +132,22 @@ const respondWith = (res: Http2ServerResponse, behaviour: ConverseStubBehaviour)
       });
       return;
     }
+    case 'tool-use':
+      sendJson(res, 200, {
+        output: {
+          message: {
+            role: 'assistant',
+            content: [
+              ...(behaviour.text ? [{ text: behaviour.text }] : []),
+              { toolUse: { toolUseId: 'tooluse_stub_1', name: behaviour.name, input: behaviour.input } },
+            ],
+          },
+        },
+        stopReason: behaviour.stopReason ?? 'tool_use',
+        usage: { inputTokens: 120, outputTokens: 20, totalTokens: 140 },
+        metrics: { latencyMs: 12 },
+      });
+      return;
     case 'throttle':
       sendError(res, 429, 'ThrottlingException', 'Too many requests');
       return;

@@ -157,9 +157,17 @@ export class InMemoryCaseStore implements CaseStore {
   }
 
   async markFirstResponse(caseId: string, at: string) {
+    return this.setOnce(caseId, 'firstResponseAt', at);
+  }
+
+  async markNotified(caseId: string, at: string) {
+    return this.setOnce(caseId, 'notifiedAt', at);
+  }
+
+  private setOnce(caseId: string, attribute: 'firstResponseAt' | 'notifiedAt', at: string) {
     const record = this.cases.get(caseId);
-    if (!record || record.firstResponseAt !== undefined) return false;
-    this.cases.set(caseId, { ...record, firstResponseAt: at });
+    if (!record || record[attribute] !== undefined) return false;
+    this.cases.set(caseId, { ...record, [attribute]: at });
     return true;
   }
 }

@@ -11,6 +11,8 @@ const ROOT = resolve(import.meta.dirname, '..', '..');
 export interface LocalFaceProcess {
   readonly url: string;
   readonly wsUrl: string;
+  /** The SMTP port of the e-mail intake. */
+  readonly smtpPort: number;
   readonly child: ChildProcess;
   /** Everything the process printed so far. */
   output(): string;
@@ -24,7 +26,8 @@ export async function startLocalFaceProcess(
 ): Promise<LocalFaceProcess> {
   const child = spawn(process.execPath, ['--import', 'tsx', resolve(ROOT, 'local', 'main.ts')], {
     cwd: ROOT,
-    env: { ...process.env, PORT: '0', DATA_DIR: dataDir, ...env },
+    // SMTP on a free port too: parallel test files each run their own face.
+    env: { ...process.env, PORT: '0', SMTP_PORT: '0', DATA_DIR: dataDir, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';
@@ -41,7 +44,8 @@ export async function startLocalFaceProcess(
     );
     const onData = () => {
       const match = /chat:\s+(http:\/\/[\d.]+:\d+)\//.exec(output);
-      if (match) {
+      // The e-mail line is printed last: once it is there, every address is known.
+      if (match && /e-mail:\s+smtp:/.test(output)) {
         clearTimeout(timer);
         resolvePromise(match[1]!);
       }
@@ -55,6 +59,7 @@ export async function startLocalFaceProcess(
   return {
     url,
     wsUrl: `${url.replace('http', 'ws')}/ws`,
+    smtpPort: Number(/e-mail:\s+smtp:\/\/[\d.]+:(\d+)/.exec(output)?.[1] ?? 0),
     child,
     output: () => output,
     async stop(hard = false) {

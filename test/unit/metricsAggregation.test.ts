@@ -393,6 +393,7 @@ describe('summarize', () => {
       automated: 0,
       escalated: 0,
       p95LatencyMs: null,
+      costUsd: 0,
     });
   });
 
@@ -454,9 +455,79 @@ describe('summarize', () => {
       byIntent: {},
       byProductArea: {},
       escalationReasons: {},
+      cases: {
+        opened: 0,
+        openedByPriority: {},
+        medianFirstResponseSeconds: null,
+        slaBreaches: 0,
+        slaBreachesByPriority: {},
+        abandoned: 0,
+      },
+      tokenBudget: {},
       series: expect.any(Array),
     });
     expect(summary.series).toHaveLength(24);
     expect(summary.series.every((p) => p.messages === 0 && p.p95LatencyMs === null)).toBe(true);
+  });
+});
+
+describe('case metrics', () => {
+  const at = Date.parse('2026-03-02T09:30:00.000Z');
+  const envelope = (id: string, detail: DomainEvent): EventEnvelope => ({
+    id,
+    source: 'supportmax',
+    'detail-type': detail.type,
+    time: new Date(at).toISOString(),
+    detail,
+  });
+
+  it('counts opened cases and SLA breaches by priority, first responses and abandoned cases', () => {
+    // Prepare
+    const events: DomainEvent[] = [
+      {
+        type: 'CaseOpened',
+        conversationId: 'c1',
+        caseId: 'CS-1',
+        priority: 'P1',
+        queue: 'technical',
+        level: 'L1',
+        tier: 'enterprise',
+        slaDueAt: new Date(at + 300_000).toISOString(),
+      },
+      {
+        type: 'SlaBreached',
+        conversationId: 'c1',
+        caseId: 'CS-1',
+        priority: 'P1',
+        tier: 'enterprise',
+        fromLevel: 'L1',
+        toLevel: 'L2',
+        overdueSeconds: 0,
+        breaches: 1,
+      },
+      {
+        type: 'AgentReplied',
+        conversationId: 'c1',
+        caseId: 'CS-1',
+        agentName: 'Dana',
+        firstResponseSeconds: 420,
+      },
+      { type: 'CaseAbandoned', conversationId: 'c2', caseId: 'CS-2', waitedSeconds: 60 },
+    ];
+    const rows = events.flatMap((e, i) =>
+      bucketUpdates(envelope(`e${i}`, e)).map(({ bucket, metric, value }) => ({ bucket, metric, value })),
+    );
+
+    // Act
+    const summary = summarize(rows, '1h', at + 60_000);
+
+    // Assess
+    expect(summary.cases.opened).toBe(1);
+    expect(summary.cases.openedByPriority).toEqual({ P1: 1 });
+    expect(summary.cases.slaBreaches).toBe(1);
+    expect(summary.cases.slaBreachesByPriority).toEqual({ P1: 1 });
+    expect(summary.cases.abandoned).toBe(1);
+    expect(summary.cases.medianFirstResponseSeconds).toBeGreaterThan(300);
+    expect(summary.cases.medianFirstResponseSeconds).toBeLessThan(600);
   });
 });

@@ -7,8 +7,13 @@ import type {
 } from '#core/conversationEngine';
 import type { SentimentReading } from '#core/customerSentiment';
 import type { EscalationDecision } from '#core/escalationPolicy';
-import { ids, SupportDesk, type TurnInput } from '#core/supportDesk';
-import { type ConversationStatus, NotFoundError, StateConflictError } from '#core/supportRecords';
+import { ids, SupportDesk, type SupportDeskDependencies, type TurnInput } from '#core/supportDesk';
+import {
+  type CaseRecord,
+  type ConversationStatus,
+  NotFoundError,
+  StateConflictError,
+} from '#core/supportRecords';
 import { type Distribution, INTENTS, type Intent, PRODUCT_AREAS, type ProductArea } from '#core/types';
 import {
   FakeClock,
@@ -90,7 +95,7 @@ function stubEngine(clock: FakeClock, modelMs = 0) {
   return { engine: engine as unknown as ConversationEngine, calls };
 }
 
-function deskFixture() {
+function deskFixture(extra: Partial<SupportDeskDependencies> = {}) {
   const clock = new FakeClock();
   const conversations = new InMemoryConversationStore();
   const cases = new InMemoryCaseStore();
@@ -108,6 +113,7 @@ function deskFixture() {
     clock,
     turns,
     escalations,
+    ...extra,
   });
 
   /** A customer connects and sends a message; returns the turn the desk started. */
@@ -314,7 +320,8 @@ describe('support desk: escalation', () => {
       conversationId: turn.conversationId,
       status: 'open',
       queue: 'billing',
-      priority: 'P1',
+      // Angry and urgent, tier not known yet: the escalation workflow re-triages with the customer's tier.
+      priority: 'P3',
       reason: 'negative_sentiment_urgent',
       intent: 'billing_question',
       productArea: 'billing_subscriptions',
@@ -339,7 +346,7 @@ describe('support desk: escalation', () => {
       clientMessageId: 'client-1',
     });
     expect(f.events.ofType('ConversationEscalated')).toEqual([
-      expect.objectContaining({ caseId: first.caseId, reason: 'negative_sentiment_urgent', priority: 'P1' }),
+      expect.objectContaining({ caseId: first.caseId, reason: 'negative_sentiment_urgent', priority: 'P3' }),
     ]);
     const systemMessages = (await f.conversations.listMessages(turn.conversationId)).filter(
       (m) => m.role === 'system',
@@ -360,7 +367,7 @@ describe('support desk: escalation', () => {
       intent: 'feature_request' as const,
       sentiment: { sentiment: 0.2, urgency: 0.35, cues: [] },
       queue: 'general',
-      priority: 'P2',
+      priority: 'P4',
     },
   ])(
     'routes a $intent escalation to the $queue queue at $priority',
@@ -785,5 +792,134 @@ describe('support desk: gone connections', () => {
     ]);
     expect(f.connections.has('op-2')).toBe(false);
     expect(f.connections.has('op-1')).toBe(true);
+  });
+});
+
+describe('SupportDesk and the escalation workflow', () => {
+  const released: string[] = [];
+  const caseWorkflow = {
+    releaseWait: async (record: CaseRecord, outcome: string) => {
+      released.push(`${record.caseId} ${outcome}`);
+    },
+  };
+
+  async function escalatedCase() {
+    released.length = 0;
+    const f = deskFixture({ caseWorkflow });
+    const turn = await f.customerSays('conn-1', 'I was charged twice');
+    const { caseId } = await f.escalate(turn);
+    return { f, caseId, conversationId: turn.conversationId };
+  }
+
+  it('releases the workflow wait on the first agent reply only and names the reply in the event', async () => {
+    // Prepare
+    const { f, caseId } = await escalatedCase();
+    await f.desk.takeOver(caseId, 'Ana');
+
+    // Act
+    const first = await f.desk.agentReply(caseId, 'Ana', 'Looking into it.');
+    await f.desk.agentReply(caseId, 'Ana', 'Refund issued.');
+
+    // Assess
+    expect(released).toEqual([`${caseId} replied`]);
+    expect(f.events.ofType('AgentReplied')[0]).toMatchObject({
+      messageId: first.messageId,
+      priority: expect.any(String),
+    });
+  });
+
+  it('abandons a case nobody answered when the customer ends the conversation', async () => {
+    // Prepare
+    const { f, caseId, conversationId } = await escalatedCase();
+
+    // Act
+    const outcome = await f.desk.endConversation('conn-1', conversationId);
+
+    // Assess
+    expect(outcome).toEqual({ ended: true, caseId });
+    expect(await f.cases.getCase(caseId)).toMatchObject({ status: 'abandoned' });
+    expect(await f.conversations.getConversation(conversationId)).toMatchObject({ status: 'resolved' });
+    expect(released).toEqual([`${caseId} abandoned`]);
+    expect(f.events.ofType('CaseAbandoned')).toHaveLength(1);
+    expect(f.events.ofType('ConversationResolved')).toHaveLength(0);
+  });
+
+  it('leaves a case an agent already answered open when the customer ends the conversation', async () => {
+    // Prepare
+    const { f, caseId, conversationId } = await escalatedCase();
+    await f.desk.takeOver(caseId, 'Ana');
+    await f.desk.agentReply(caseId, 'Ana', 'Hello!');
+
+    // Act
+    const outcome = await f.desk.endConversation('conn-1', conversationId);
+
+    // Assess
+    expect(outcome).toEqual({ ended: false, caseId });
+    expect(await f.cases.getCase(caseId)).toMatchObject({ status: 'assigned' });
+  });
+
+  it('refuses to end a conversation from a connection that does not hold it', async () => {
+    // Prepare
+    const { f, conversationId } = await escalatedCase();
+    await f.desk.customerConnected('conn-2');
+
+    // Act
+    const ending = f.desk.endConversation('conn-2', conversationId);
+
+    // Assess
+    await expect(ending).rejects.toThrow(NotFoundError);
+  });
+
+  it('releases the wait when the case is resolved', async () => {
+    // Prepare
+    const { f, caseId } = await escalatedCase();
+
+    // Act
+    await f.desk.resolveCase(caseId);
+
+    // Assess
+    expect(released).toEqual([`${caseId} resolved`]);
+  });
+});
+
+describe('SupportDesk and signed-in customers', () => {
+  it("refuses to continue a signed-in customer's conversation from another customer's connection", async () => {
+    // Prepare
+    const f = deskFixture();
+    await f.connections.putConnection({
+      connectionId: 'conn-a',
+      role: 'customer',
+      connectedAt: new Date(f.clock.now()).toISOString(),
+      expiresAt: Math.floor(f.clock.now() / 1000) + 3600,
+      customerId: 'CUST-1001',
+    });
+    const turn = await f.customerSays('conn-a', 'Hello, my invoice is wrong');
+    await f.connections.putConnection({
+      connectionId: 'conn-b',
+      role: 'customer',
+      connectedAt: new Date(f.clock.now()).toISOString(),
+      expiresAt: Math.floor(f.clock.now() / 1000) + 3600,
+      customerId: 'CUST-2001',
+    });
+    await f.desk.customerConnected('conn-anon');
+
+    // Act
+    const intruder = await f.desk.receiveMessage('conn-b', {
+      action: 'sendMessage',
+      text: 'show me the history',
+      conversationId: turn.conversationId,
+    });
+    const anonymous = await f.desk.receiveMessage('conn-anon', {
+      action: 'sendMessage',
+      text: 'show me the history',
+      conversationId: turn.conversationId,
+    });
+
+    // Assess
+    expect(await f.conversations.getConversation(turn.conversationId)).toMatchObject({
+      customerId: 'CUST-1001',
+    });
+    expect(intruder).toMatchObject({ kind: 'rejected', code: 'UnknownConversation' });
+    expect(anonymous).toMatchObject({ kind: 'rejected', code: 'UnknownConversation' });
   });
 });

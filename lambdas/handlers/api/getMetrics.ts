@@ -1,6 +1,7 @@
 /**
- * GET /api/metrics?window=1h|24h|7d (default 1h): the operational summary of the metrics page, read from
- * the time buckets the metrics aggregator fills. Definitions live in #core/metricsAggregation.
+ * GET /api/metrics?window=1h|24h|7d (default 1h; role supervisor or above): the operational summary of the
+ * metrics page, read from the time buckets the metrics aggregator fills. Definitions live in
+ * #core/metricsAggregation.
  */
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
 import { z } from 'zod';
@@ -8,7 +9,9 @@ import { documentClient } from '#adapters/dynamoDocumentClient';
 import { DynamoMetricsStore } from '#adapters/dynamoMetricsStore';
 import { TABLES } from '#adapters/tableDefinitions';
 import { METRICS_WINDOWS, type MetricsStore, summarize, windowBuckets } from '#core/metricsAggregation';
-import { type Clock, systemClock } from '#core/ports';
+import type { Clock } from '#core/ports';
+import { requireRole } from '../shared/authorization';
+import { domainClock } from '../shared/clock';
 import { requireEnv } from '../shared/env';
 import { json, parseQuery, restHandler } from '../shared/http';
 
@@ -35,9 +38,10 @@ export function createGetMetrics({ store, clock }: GetMetricsDependencies) {
 let getMetrics: ReturnType<typeof createGetMetrics> | undefined;
 
 export const handler = restHandler(async (event) => {
+  requireRole(event, 'supervisor');
   getMetrics ??= createGetMetrics({
     store: new DynamoMetricsStore(documentClient(), requireEnv(TABLES.metrics.envVar)),
-    clock: systemClock,
+    clock: domainClock,
   });
   return getMetrics(event);
 });

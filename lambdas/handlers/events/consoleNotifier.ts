@@ -17,6 +17,8 @@ export const handler = instrumented(
         break;
       case 'AgentReplied':
       case 'ConversationResolved':
+      case 'CaseOpened':
+      case 'SlaBreached':
         if (detail.caseId) await desk.broadcastCase(detail.caseId);
         break;
       default:

@@ -11,6 +11,8 @@ import { DynamoMetricsStore } from '#adapters/dynamoMetricsStore';
 import { TABLES } from '#adapters/tableDefinitions';
 import {
   type AgentReplied,
+  type CaseAbandoned,
+  type CaseOpened,
   type ConversationEscalated,
   type ConversationResolved,
   type DomainEvent,
@@ -18,11 +20,14 @@ import {
   EVENT_SOURCE,
   type MessageAnswered,
   type MessageReceived,
+  type SlaBreached,
 } from '#core/domainEvents';
 import { ESCALATION_REASONS } from '#core/escalationPolicy';
 import { METRICS } from '#core/metricNames';
 import { bucketUpdates, type MetricsStore } from '#core/metricsAggregation';
-import { type Clock, systemClock } from '#core/ports';
+import type { Clock } from '#core/ports';
+import { TOKEN_BUDGET_ACTIONS } from '#core/tokenBudget';
+import { domainClock } from '../shared/clock';
 import { requireEnv } from '../shared/env';
 import { instrumented } from '../shared/middleware';
 import { logger, metrics as sharedMetrics } from '../shared/powertools';
@@ -63,6 +68,11 @@ const messageAnswered: Detail<MessageAnswered> = z.object({
   inputTokens: count,
   outputTokens: count,
   costUsd: amount,
+  budgetActions: z.array(z.enum(TOKEN_BUDGET_ACTIONS)).optional(),
+  promptHash: z
+    .string()
+    .regex(/^[0-9a-f]{64}$/)
+    .optional(),
 });
 const conversationEscalated: Detail<ConversationEscalated> = z.object({
   conversationId: id,
@@ -73,11 +83,14 @@ const conversationEscalated: Detail<ConversationEscalated> = z.object({
   confidence: score,
   turnLatencyMs: amount,
   priority: z.string().optional(),
+  queue: z.string().optional(),
 });
 const agentReplied: Detail<AgentReplied> = z.object({
   conversationId: id,
   caseId: id,
   agentName: z.string(),
+  messageId: z.string().optional(),
+  priority: z.string().optional(),
   firstResponseSeconds: amount.optional(),
 });
 const conversationResolved: Detail<ConversationResolved> = z.object({
@@ -89,12 +102,42 @@ const conversationResolved: Detail<ConversationResolved> = z.object({
   productArea: label.optional(),
 });
 
+const priority = z.enum(['P1', 'P2', 'P3', 'P4']);
+const level = z.enum(['L1', 'L2', 'L3']);
+const caseOpened: Detail<CaseOpened> = z.object({
+  conversationId: id,
+  caseId: id,
+  priority,
+  queue: label,
+  level,
+  tier: label,
+  slaDueAt: z.string().datetime({ offset: true }),
+});
+const slaBreached: Detail<SlaBreached> = z.object({
+  conversationId: id,
+  caseId: id,
+  priority,
+  tier: label,
+  fromLevel: level,
+  toLevel: level,
+  overdueSeconds: amount,
+  breaches: count,
+});
+const caseAbandoned: Detail<CaseAbandoned> = z.object({
+  conversationId: id,
+  caseId: id,
+  waitedSeconds: amount,
+});
+
 const DETAIL_SCHEMAS: Record<DomainEventType, z.ZodTypeAny> = {
   MessageReceived: messageReceived,
   MessageAnswered: messageAnswered,
   ConversationEscalated: conversationEscalated,
   AgentReplied: agentReplied,
   ConversationResolved: conversationResolved,
+  CaseOpened: caseOpened,
+  SlaBreached: slaBreached,
+  CaseAbandoned: caseAbandoned,
 };
 
 const isEventType = (type: string): type is DomainEventType => Object.hasOwn(DETAIL_SCHEMAS, type);
@@ -153,6 +196,9 @@ function emitMetrics(metrics: Metrics, event: DomainEvent): void {
       metrics.addMetric(METRICS.confidenceScore, MetricUnit.NoUnit, event.confidence);
       countBy(metrics, METRICS.turnsAnswered, 'intent', event.intent);
       countBy(metrics, METRICS.turnsAnswered, 'productArea', event.productArea);
+      for (const action of event.budgetActions ?? []) {
+        countBy(metrics, METRICS.tokenBudgetActions, 'action', action);
+      }
       return;
     case 'ConversationEscalated':
       metrics.addMetric(METRICS.turnsEscalated, MetricUnit.Count, 1);
@@ -165,6 +211,12 @@ function emitMetrics(metrics: Metrics, event: DomainEvent): void {
     case 'AgentReplied':
       if (event.firstResponseSeconds !== undefined) {
         metrics.addMetric(METRICS.firstResponseSeconds, MetricUnit.Seconds, event.firstResponseSeconds);
+        if (event.priority) {
+          // Per priority, for the "P1 first response > 5 min" alarm.
+          const single = metrics.singleMetric();
+          single.addDimension('priority', event.priority);
+          single.addMetric(METRICS.firstResponseSeconds, MetricUnit.Seconds, event.firstResponseSeconds);
+        }
       }
       return;
     case 'ConversationResolved':
@@ -176,6 +228,13 @@ function emitMetrics(metrics: Metrics, event: DomainEvent): void {
         1,
       );
       metrics.addMetric(METRICS.resolutionSeconds, MetricUnit.Seconds, event.resolutionSeconds);
+      return;
+    case 'SlaBreached':
+      metrics.addMetric(METRICS.slaBreaches, MetricUnit.Count, 1);
+      countBy(metrics, METRICS.slaBreaches, 'priority', event.priority);
+      return;
+    case 'CaseOpened':
+    case 'CaseAbandoned':
       return;
   }
 }
@@ -221,7 +280,7 @@ let aggregate: ReturnType<typeof createMetricsAggregator> | undefined;
 export const handler = instrumented(async (event: MetricsEvent) => {
   aggregate ??= createMetricsAggregator({
     store: new DynamoMetricsStore(documentClient(), requireEnv(TABLES.metrics.envVar)),
-    clock: systemClock,
+    clock: domainClock,
   });
   return aggregate(event);
 });

@@ -6,6 +6,7 @@
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
 import type { z } from 'zod';
+import { MAX_JSON_BYTES, parseLimitedJson } from '#core/jsonLimits';
 import { METRICS } from '#core/metricNames';
 import { instrumented } from './middleware';
 import { logger, metrics } from './powertools';
@@ -20,7 +21,17 @@ export class ApiError extends Error {
   }
 }
 
-const MAX_BODY_BYTES = 64 * 1024;
+/**
+ * Bodies must be JSON. A missing content type and text/plain (what fetch sends for a string body) are read
+ * as JSON; form, multipart, XML or binary bodies get 415.
+ */
+const isJsonContentType = (contentType: string | undefined): boolean => {
+  const media = contentType?.split(';')[0]?.trim().toLowerCase() ?? '';
+  return media === '' || media === 'application/json' || media.endsWith('+json') || media === 'text/plain';
+};
+
+const headerOf = (event: APIGatewayProxyEvent, name: string): string | undefined =>
+  Object.entries(event.headers ?? {}).find(([key]) => key.toLowerCase() === name)?.[1];
 
 export function json(
   status: number,
@@ -44,15 +55,19 @@ export function parseBody<S extends z.ZodTypeAny>(event: APIGatewayProxyEvent, s
     event.isBase64Encoded && event.body
       ? Buffer.from(event.body, 'base64').toString('utf8')
       : (event.body ?? '');
-  if (Buffer.byteLength(raw) > MAX_BODY_BYTES)
-    throw new ApiError(413, 'PayloadTooLarge', 'request body is too large');
+  if (Buffer.byteLength(raw) > MAX_JSON_BYTES)
+    throw new ApiError(413, 'PayloadTooLarge', `request body is limited to ${MAX_JSON_BYTES / 1024} KiB`);
   let value: unknown = {};
   if (raw.trim()) {
-    try {
-      value = JSON.parse(raw);
-    } catch {
-      throw new ApiError(400, 'InvalidJson', 'request body is not valid JSON');
+    if (!isJsonContentType(headerOf(event, 'content-type')))
+      throw new ApiError(415, 'UnsupportedMediaType', 'request bodies must be application/json');
+    const limited = parseLimitedJson(raw);
+    if (!limited.ok) {
+      if (limited.code === 'InvalidJson')
+        throw new ApiError(400, 'InvalidJson', 'request body is not valid JSON');
+      throw new ApiError(limited.code === 'MessageTooLong' ? 413 : 400, limited.code, limited.message);
     }
+    value = limited.value;
   }
   const parsed = schema.safeParse(value);
   if (!parsed.success) {

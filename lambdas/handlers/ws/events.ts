@@ -4,7 +4,11 @@ export interface WebSocketRequest {
     readonly connectionId: string;
     readonly routeKey: string;
     readonly identity?: { readonly sourceIp?: string };
+    /** What the $connect authorizer allowed: `{ principalId, username, roles }` for an operator. */
+    readonly authorizer?: unknown;
   };
+  /** $connect only, e.g. the customer token `?token=`. */
+  readonly queryStringParameters?: Readonly<Record<string, string | undefined>> | null;
   readonly body?: string | null;
   readonly isBase64Encoded?: boolean;
 }
