@@ -7,6 +7,7 @@ import { z } from 'zod';
 import { QUEUE_BY_INTENT } from '#core/caseTriage';
 import { baseModelId, MODEL_PRICES } from '#core/pricing';
 import { type FirstResponseOverrides, parseSlaOverrides } from '#core/slaPolicy';
+import { DEFAULT_MAX_INPUT_TOKENS } from '#core/tokenBudget';
 import { type PriorityRule, parsePriorityRules } from '#core/triageRules';
 
 /** Cross-region inference profile ids start with a geography ('us.', 'eu.', 'apac.', 'global.', …). */
@@ -116,11 +117,35 @@ const notificationsObject = z
   })
   .strict();
 
+const DOMAIN = /^(?=.{4,253}$)([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/;
+
+const emailObject = z
+  .object({
+    /** Domain of the support address: the SES identity (DKIM) replies are sent from. @default its domain */
+    domain: z.string().toLowerCase().regex(DOMAIN, 'must be a domain name such as example.com').optional(),
+    /** The address customers write to (received by SES, answered from). @default support@<domain> */
+    supportAddress: z.string().toLowerCase().email('must be an e-mail address').optional(),
+    /** Display name of the replies. @default 'SupportMax' */
+    senderName: z
+      .string()
+      .regex(/^[^"<>\r\n]{1,64}$/, 'must be 1-64 characters without quotes, angle brackets or line breaks')
+      .optional(),
+    /** Days raw inbound mail stays in the mail bucket. */
+    inboundRetentionDays: z.coerce
+      .number()
+      .int()
+      .min(1, 'must be at least 1 day')
+      .max(3650, 'must be at most 3650 days')
+      .default(90),
+  })
+  .strict();
+
 /** Keys holding an object, and the keys of that object (for `-c supportmax.<key>.<subkey>=value`). */
 const NESTED_KEYS = {
   crm: Object.keys(crmObject.shape),
   triage: Object.keys(triageObject.shape),
   notifications: Object.keys(notificationsObject.shape),
+  email: Object.keys(emailObject.shape),
 } as const;
 
 const configObject = z.object({
@@ -144,6 +169,13 @@ const configObject = z.object({
   /** Where retrieval runs: in the Lambda (embedded index in the engine layer) or on the OpenSearch collection. */
   searchBackend: z.enum(['embedded', 'opensearch']).default('embedded'),
   maxOutputTokens: z.coerce.number().int().min(50).max(4096).default(400),
+  /** Prompt budget of one answer: history and FAQ context are trimmed to fit (lambdas/core/tokenBudget.ts). */
+  maxInputTokensPerQuery: z.coerce
+    .number()
+    .int('must be a whole number of tokens')
+    .positive('must be a positive number of tokens')
+    .max(200_000, 'must be at most 200000 tokens')
+    .default(DEFAULT_MAX_INPUT_TOKENS),
   modelTimeoutMs: z.coerce.number().int().min(500).max(25_000).default(8000),
   /** Automation rate (answered / all turns) below which the quality alarm fires after one hour. */
   automationTarget: z.coerce.number().min(0).max(1).default(0.6),
@@ -159,6 +191,17 @@ const configObject = z.object({
   triage: z.preprocess(fromJson, triageObject).default({}),
   /** Team e-mails about new cases and SLA breaches (SES); logged only when unset. */
   notifications: z.preprocess(fromJson, notificationsObject).default({}),
+  /** The e-mail channel (SES receiving and replies); no e-mail resources when unset. */
+  email: z.preprocess(fromJson, emailObject).optional(),
+  /** Days the audit archive's objects are locked (S3 object lock, compliance mode): 2557 = 7 years. */
+  auditRetentionDays: z.coerce
+    .number()
+    .int('must be a whole number of days')
+    .min(1, 'must be at least 1 day')
+    .max(36_500, 'must be at most 36500 days (100 years)')
+    .default(2557),
+  /** Secrets Manager name of the HS256 secret that verifies customer tokens on $connect; none: anonymous only. */
+  customerTokenSecretName: secretName.optional(),
 });
 
 export const configSchema = configObject
@@ -209,16 +252,46 @@ export const configSchema = configObject
         'is required with notifications.queueEmails or sesConfigurationSet: the SES sender address',
       );
     }
+    if (config.email) {
+      const { domain, supportAddress } = config.email;
+      if (!domain && !supportAddress) {
+        issue(['email'], 'needs domain or supportAddress (or both): where customers write to');
+      }
+      if (domain && supportAddress && !supportAddress.endsWith(`@${domain}`)) {
+        issue(['email', 'supportAddress'], `must be an address of email.domain ${domain}`);
+      }
+      if (!domain && supportAddress && !DOMAIN.test(supportAddress.split('@')[1] ?? '')) {
+        issue(['email', 'supportAddress'], 'must be at a domain name SES can verify');
+      }
+    }
   })
-  .transform(({ crm, salesforceSecretName: legacySecret, ...config }) => {
+  .transform(({ crm, salesforceSecretName: legacySecret, email, ...config }) => {
     const salesforceSecretName = crm?.salesforceSecretName ?? legacySecret;
     const backend = crm?.backend ?? (salesforceSecretName ? 'salesforce' : 'builtin');
     const resolved: CrmConfig =
       backend === 'salesforce' && salesforceSecretName
         ? { backend, salesforceSecretName }
         : { backend: 'builtin' };
-    return { ...config, crm: resolved };
+    return { ...config, crm: resolved, ...(email ? { email: resolveEmail(email) } : {}) };
   });
+
+/** The e-mail channel after validation: both the domain and the support address are known. */
+export interface EmailConfig {
+  readonly domain: string;
+  readonly supportAddress: string;
+  readonly senderName?: string;
+  readonly inboundRetentionDays: number;
+}
+
+function resolveEmail(email: z.output<typeof emailObject>): EmailConfig {
+  const domain = email.domain ?? email.supportAddress!.split('@')[1]!;
+  return {
+    domain,
+    supportAddress: email.supportAddress ?? `support@${domain}`,
+    ...(email.senderName ? { senderName: email.senderName } : {}),
+    inboundRetentionDays: email.inboundRetentionDays,
+  };
+}
 
 /** The CRM after validation: Salesforce always comes with its secret. */
 export type CrmConfig =

@@ -254,6 +254,7 @@ export async function startLocalFace(options: LocalFaceOptions): Promise<LocalFa
       invoke(handler, name) as unknown as WebSocketHandler;
     // Every /api route but health and login needs an operator session, checked like a Lambda authorizer.
     const operatorHandlers = await loadOperatorHandlers();
+    const customers = (await import('#handlers/api/customers')).handler as unknown as AnyHandler;
     // SUPPORTMAX_CLOCK=controlled (replays, demos): the handlers' one shared clock, moved by POST /@clock.
     const { controlledClock } = await import('#handlers/shared/clock');
     const authorizer = invoke(
@@ -283,6 +284,8 @@ export async function startLocalFace(options: LocalFaceOptions): Promise<LocalFa
             ['POST', '/api/auth/password', operatorHandlers.auth],
             ['GET', '/api/operators', operatorHandlers.operators],
             ['POST', '/api/operators', operatorHandlers.operators],
+            ['GET', '/api/customers/{customerId}', customers],
+            ['DELETE', '/api/customers/{customerId}', customers],
           ] as const
         ).map(([method, resource, handler]) => ({ method, resource, handler: rest(handler), authorizer })),
       ],

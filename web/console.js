@@ -7,6 +7,7 @@ import { ApiError, createApiClient } from './api.js';
 import {
   confidenceBand,
   formatAge,
+  formatDuration,
   formatPercent,
   humanize,
   intentLabel,
@@ -346,12 +347,6 @@ function slaText(c) {
   return left >= 0
     ? `due in ${formatDuration(left)}${breaches}`
     : `overdue by ${formatDuration(-left)}${breaches}`;
-}
-
-function formatDuration(seconds) {
-  if (seconds < 90) return `${Math.round(seconds)} s`;
-  if (seconds < 5400) return `${Math.round(seconds / 60)} min`;
-  return `${(seconds / 3600).toFixed(1)} h`;
 }
 
 function fact(label, value) {

@@ -122,6 +122,16 @@ function startPage() {
       ),
       kpi('Cost', formatUsd(m.costUsd?.total), `${formatUsd(m.costUsd?.perConversation)} per conversation`),
       kpi('Cost per automated resolution', formatUsd(m.costUsd?.perAutomatedResolution)),
+      kpi(
+        'First human response',
+        formatDuration(m.cases?.medianFirstResponseSeconds),
+        `median · ${formatCount(m.cases?.opened ?? 0)} cases opened`,
+      ),
+      kpi(
+        'SLA breaches',
+        formatCount(m.cases?.slaBreaches ?? 0),
+        `${formatCount(m.cases?.slaBreachesByPriority?.P1 ?? 0)} on P1 · ${formatCount(m.cases?.abandoned ?? 0)} abandoned`,
+      ),
     );
   }
 

@@ -18,7 +18,9 @@ import {
   QueryCommand,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
+import type { EmailThreadRecords } from '#core/customerData';
 import type { EmailLog, EmailThreadContext, EmailThreadStore, InboundClaim } from '#core/emailChannel';
+import { normaliseMessageId } from '#core/emailThreading';
 
 export interface DynamoEmailStoreOptions {
   /** How long thread links and processed markers are kept. @default 400 days */
@@ -40,7 +42,10 @@ const sha256 = (value: string) => createHash('sha256').update(value).digest('hex
 const idKey = (value: string) => (value.length > 512 ? `sha256:${sha256(value)}` : value);
 const sortableTime = (epochMs: number) => String(Math.max(0, Math.floor(epochMs))).padStart(15, '0');
 
-export class DynamoEmailStore implements EmailLog, EmailThreadStore {
+/** Message-IDs of one last-inbound context whose links an erasure removes (a References header is bounded). */
+const MAX_ERASED_LINKS = 100;
+
+export class DynamoEmailStore implements EmailLog, EmailThreadStore, EmailThreadRecords {
   private readonly retentionSeconds: number;
   private readonly now: () => number;
 
@@ -203,6 +208,51 @@ export class DynamoEmailStore implements EmailLog, EmailThreadStore {
       );
     } catch (error) {
       if (!isConditionFailure(error)) throw error;
+    }
+  }
+
+  // Customer data erasure ------------------------------------------------------------------------------
+
+  /**
+   * Deletes what this table holds about a conversation and can find by it: the case links of its cases,
+   * the Message-ID links of the mails its last inbound context names (only where they point at this
+   * conversation), then the context itself, last, so an interrupted erasure finds the ids again.
+   */
+  async eraseThread(conversationId: string, caseIds: readonly string[]): Promise<number> {
+    const context = await this.lastInbound(conversationId);
+    const messageKeys = new Set<string>();
+    for (const id of [context?.messageId, context?.inReplyTo, ...(context?.references ?? [])]) {
+      const key = normaliseMessageId(id);
+      if (key && messageKeys.size < MAX_ERASED_LINKS) messageKeys.add(idKey(key));
+    }
+    const links = [
+      ...caseIds.map((caseId) => `CASE#${caseId}`),
+      ...[...messageKeys].map((key) => `MSG#${key}`),
+    ];
+    let erased = 0;
+    for (const pk of links) {
+      if (await this.deleteIf({ pk, sk: 'THREAD' }, conversationId)) erased++;
+    }
+    if (await this.deleteIf({ pk: `CONV#${conversationId}`, sk: 'LAST_INBOUND' }, conversationId)) erased++;
+    return erased;
+  }
+
+  /** Deletes the item when it belongs to the conversation; true when this call deleted it. */
+  private async deleteIf(key: { pk: string; sk: string }, conversationId: string): Promise<boolean> {
+    try {
+      const result = await this.client.send(
+        new DeleteCommand({
+          TableName: this.table,
+          Key: key,
+          ConditionExpression: 'conversationId = :c',
+          ExpressionAttributeValues: { ':c': conversationId },
+          ReturnValues: 'ALL_OLD',
+        }),
+      );
+      return result.Attributes !== undefined;
+    } catch (error) {
+      if (isConditionFailure(error)) return false;
+      throw error;
     }
   }
 

@@ -5,6 +5,7 @@
  */
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import {
+  BatchWriteCommand,
   DeleteCommand,
   type DynamoDBDocumentClient,
   GetCommand,
@@ -127,6 +128,35 @@ async function queryAll<T>(
   return items;
 }
 
+/** BatchWriteItem takes at most 25 requests. */
+const BATCH_SIZE = 25;
+const UNPROCESSED_RETRIES = 8;
+
+/** Deletes items by key in batches of 25, retrying what DynamoDB leaves unprocessed (throttling). */
+async function deleteKeys(
+  client: DynamoDBDocumentClient,
+  table: string,
+  keys: readonly Record<string, unknown>[],
+): Promise<void> {
+  for (let i = 0; i < keys.length; i += BATCH_SIZE) {
+    let requests = keys.slice(i, i + BATCH_SIZE).map((Key) => ({ DeleteRequest: { Key } }));
+    for (let attempt = 0; requests.length > 0; attempt++) {
+      if (attempt > UNPROCESSED_RETRIES) throw new Error(`${table}: deletions left unprocessed`);
+      if (attempt > 0) await new Promise((resolve) => setTimeout(resolve, 50 * 2 ** attempt));
+      const result = await client.send(new BatchWriteCommand({ RequestItems: { [table]: requests } }));
+      requests = (result.UnprocessedItems?.[table] ?? []) as typeof requests;
+    }
+  }
+}
+
+/** Deletes one item; true when it existed. */
+async function deleteItem(client: DynamoDBDocumentClient, table: string, key: Record<string, string>) {
+  const result = await client.send(
+    new DeleteCommand({ TableName: table, Key: key, ReturnValues: 'ALL_OLD' }),
+  );
+  return result.Attributes !== undefined;
+}
+
 export class DynamoConversationStore implements ConversationStore {
   constructor(
     private readonly client: DynamoDBDocumentClient,
@@ -209,6 +239,62 @@ export class DynamoConversationStore implements ConversationStore {
       (a, b) => a.createdAt.localeCompare(b.createdAt) || a.messageId.localeCompare(b.messageId),
     );
   }
+
+  async replaceMessageText(conversationId: string, messageId: string, text: string) {
+    try {
+      await this.client.send(
+        new UpdateCommand({
+          TableName: this.tables.messages,
+          Key: { conversationId, messageId },
+          UpdateExpression: 'SET #text = :text',
+          ConditionExpression: 'attribute_exists(messageId)',
+          ExpressionAttributeNames: { '#text': 'text' },
+          ExpressionAttributeValues: { ':text': text },
+        }),
+      );
+    } catch (error) {
+      if (!isConditionFailure(error)) throw error;
+    }
+  }
+
+  async listByCustomer(customerId: string) {
+    return queryAll<ConversationRecord>(this.client, {
+      TableName: this.tables.conversations,
+      IndexName: 'byCustomer',
+      KeyConditionExpression: 'customerId = :c',
+      ExpressionAttributeValues: { ':c': customerId },
+    });
+  }
+
+  async deleteConversation(conversationId: string) {
+    let messages = await this.deleteMessages(conversationId);
+    const conversation = await deleteItem(this.client, this.tables.conversations, { conversationId });
+    // A message stored while the first sweep ran (its conversation still existed) must not outlive it.
+    messages += await this.deleteMessages(conversationId);
+    return { conversation, messages };
+  }
+
+  /** Deletes every message of a conversation, a page of keys at a time; returns how many. */
+  private async deleteMessages(conversationId: string): Promise<number> {
+    let deleted = 0;
+    for (let page = 0; page < 10_000; page++) {
+      const page = await this.client.send(
+        new QueryCommand({
+          TableName: this.tables.messages,
+          KeyConditionExpression: 'conversationId = :c',
+          ExpressionAttributeValues: { ':c': conversationId },
+          ProjectionExpression: 'conversationId, messageId',
+          ConsistentRead: true,
+          Limit: 500,
+        }),
+      );
+      const keys = page.Items ?? [];
+      if (keys.length === 0) return deleted;
+      await deleteKeys(this.client, this.tables.messages, keys);
+      deleted += keys.length;
+    }
+    throw new Error(`conversation ${conversationId}: messages keep arriving while it is deleted`);
+  }
 }
 
 export class DynamoCaseStore implements CaseStore {
@@ -243,6 +329,20 @@ export class DynamoCaseStore implements CaseStore {
       ),
     );
     return lists.flat().sort((a, b) => b.createdAt.localeCompare(a.createdAt));
+  }
+
+  async listByConversation(conversationId: string) {
+    const items = await queryAll<CaseRecord>(this.client, {
+      TableName: this.table,
+      IndexName: 'byConversation',
+      KeyConditionExpression: 'conversationId = :c',
+      ExpressionAttributeValues: { ':c': conversationId },
+    });
+    return items.sort((a, b) => a.createdAt.localeCompare(b.createdAt));
+  }
+
+  deleteCase(caseId: string) {
+    return deleteItem(this.client, this.table, { caseId });
   }
 
   async updateCase(

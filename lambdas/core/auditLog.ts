@@ -61,11 +61,13 @@ export interface OperatorActionDetails {
   readonly caseId: string;
 }
 
-/** Reads, exports or erasures of customer records (no producer yet: reserved for the CRM and data APIs). */
+/** Reads, exports or erasures of customer records (export and erase: the customer data API). */
 export interface CustomerDataDetails {
   readonly operation: 'read' | 'export' | 'update' | 'erase';
-  /** Names of the fields touched, never their values. */
+  /** Names of the fields (or kinds of record) touched, never their values. */
   readonly fields?: readonly string[];
+  /** Records touched per kind, e.g. { messages: 12 }: counts only. */
+  readonly counts?: Readonly<Record<string, number>>;
 }
 
 /** Operator sign-in events (no producer yet: reserved for the auth API). */
@@ -271,6 +273,34 @@ export function operatorActionEntry(input: {
       ...(input.conversationId ? { conversationId: input.conversationId } : {}),
     },
     details: { action: input.action, caseId: input.caseId },
+  };
+}
+
+/** The entry an export or erasure of a customer's data leaves, attributed to the operator who asked. */
+export function customerDataEntry(input: {
+  /** Unique per request (API Gateway's requestId): a retried invocation gives the same entry. */
+  readonly requestId: string;
+  readonly at: string;
+  readonly operator: string;
+  readonly operation: CustomerDataDetails['operation'];
+  readonly customerId: string;
+  readonly counts?: Readonly<Record<string, number>>;
+}): AuditEntry {
+  return {
+    auditId: auditIdOf(`customer_data:${input.operation}:${input.requestId}`),
+    at: isoOf(input.at),
+    kind: 'customer_data',
+    actor: { type: 'operator', id: input.operator },
+    subject: { customerId: input.customerId },
+    details: {
+      operation: input.operation,
+      ...(input.counts
+        ? {
+            fields: Object.keys(input.counts).filter((kind) => (input.counts?.[kind] ?? 0) > 0),
+            counts: input.counts,
+          }
+        : {}),
+    },
   };
 }
 

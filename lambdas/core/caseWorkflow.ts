@@ -72,8 +72,10 @@ export class CaseWorkflow {
    * restarted workflow) keeps the stored deadline and notifies nobody twice.
    */
   async prepare(caseId: string): Promise<CaseStep> {
-    let record = await this.load(caseId);
-    if (waitOutcomeOf(record)) return { caseId, done: true };
+    const found = await this.deps.cases.getCase(caseId);
+    // Erased at the customer's request (customerData.ts): nothing left to wait for.
+    if (!found || waitOutcomeOf(found)) return { caseId, done: true };
+    let record = found;
     const customer = await this.customerOf(record);
     if (!record.slaDueAt) record = await this.plan(record, customer);
     if (!record.crm) record = await this.mirror(record, customer);
@@ -95,7 +97,12 @@ export class CaseWorkflow {
 
   /** Parks the callback token on the case; answers at once if the case stopped waiting meanwhile. */
   async registerWait(caseId: string, taskToken: string): Promise<void> {
-    const record = await this.load(caseId);
+    const record = await this.deps.cases.getCase(caseId);
+    if (!record) {
+      // Erased at the customer's request: the wait ends at once.
+      await this.deps.callbacks.succeed(taskToken, { outcome: 'abandoned' });
+      return;
+    }
     const outcome = waitOutcomeOf(record);
     if (!outcome) {
       await this.deps.cases.updateCase(caseId, { waitToken: taskToken });
@@ -110,7 +117,9 @@ export class CaseWorkflow {
 
   /** The level's deadline passed without an answer: next level, new deadline, SlaBreached. */
   async slaBreached(caseId: string): Promise<CaseStep> {
-    const record = await this.load(caseId);
+    const record = await this.deps.cases.getCase(caseId);
+    // Erased at the customer's request: the workflow ends.
+    if (!record) return { caseId, done: true };
     if (waitOutcomeOf(record) || !record.slaDueAt) return this.step(record);
     const now = this.deps.clock.now();
     const current = planOf(record);
@@ -146,8 +155,9 @@ export class CaseWorkflow {
 
   /** Last step: records how the wait ended. */
   async finish(caseId: string, outcome: WaitOutcome): Promise<{ caseId: string; outcome: WaitOutcome }> {
-    const record = await this.load(caseId);
-    if (record.workflowOutcome !== outcome) {
+    const record = await this.deps.cases.getCase(caseId);
+    // Erased at the customer's request: there is nothing to record the outcome on.
+    if (record && record.workflowOutcome !== outcome) {
       await this.deps.cases.updateCase(caseId, { workflowOutcome: outcome, waitToken: '' });
     }
     return { caseId, outcome };

@@ -9,6 +9,8 @@ export interface CustomerIdentity {
   readonly customerId: string;
   readonly email?: string;
   readonly name?: string;
+  /** Whether the customer agreed that transcripts are stored (`transcript_consent`, true when absent). */
+  readonly consent: boolean;
 }
 
 export interface CustomerTokenClaims {
@@ -20,6 +22,11 @@ export interface CustomerTokenClaims {
   readonly iat?: number;
   readonly email?: string;
   readonly name?: string;
+  /**
+   * False: the customer did not agree to transcripts being stored (their messages are stored PII-masked
+   * and erased when the conversation is resolved). @default true
+   */
+  readonly transcript_consent?: boolean;
 }
 
 export class InvalidCustomerTokenError extends Error {
@@ -57,7 +64,8 @@ export function signCustomerToken(claims: CustomerTokenClaims, secret: string): 
 /**
  * Verifies an HS256 JWT and returns the customer it names. Throws InvalidCustomerTokenError for any other
  * algorithm (including `none`), a bad signature, a passed `exp` or a future `nbf` (both with
- * CLOCK_LEEWAY_SECONDS of leeway), and a missing or malformed `sub`. `nowMs` is epoch milliseconds.
+ * CLOCK_LEEWAY_SECONDS of leeway), a missing or malformed `sub` and a `transcript_consent` that is not a
+ * boolean. `nowMs` is epoch milliseconds.
  */
 export function verifyCustomerToken(token: string, secret: string, nowMs: number): CustomerIdentity {
   checkSecret(secret);
@@ -85,8 +93,13 @@ export function verifyCustomerToken(token: string, secret: string, nowMs: number
   if (typeof claims.sub !== 'string' || !CUSTOMER_ID.test(claims.sub)) {
     throw invalid('sub is missing or not 1-128 printable characters');
   }
+  // Refused rather than guessed: a "false" string read as consent would store what the customer refused.
+  if (claims.transcript_consent !== undefined && typeof claims.transcript_consent !== 'boolean') {
+    throw invalid('transcript_consent is not a boolean');
+  }
   return {
     customerId: claims.sub,
+    consent: claims.transcript_consent !== false,
     ...(typeof claims.email === 'string' && claims.email.length <= 254 ? { email: claims.email } : {}),
     ...(typeof claims.name === 'string' && claims.name.length <= 200 ? { name: claims.name } : {}),
   };

@@ -241,6 +241,19 @@ export class OperatorAuthService {
   }
 
   async login(username: string, password: string): Promise<SignedIn> {
+    return this.startSession(await this.verifyCredentials(username, password));
+  }
+
+  /**
+   * Checks a username and password without starting a session (HTTP Basic for API clients and scripts):
+   * the same lockout and the same answer for unknown users and wrong passwords as a sign-in.
+   */
+  async authenticate(username: string, password: string): Promise<Omit<ValidSession, 'csrfToken'>> {
+    const user = await this.verifyCredentials(username, password);
+    return { username: user.username, roles: user.roles, passwordChangeRequired: user.mustChangePassword };
+  }
+
+  private async verifyCredentials(username: string, password: string) {
     const user = await this.store.getUser(normalizeUsername(username));
     if (!user) {
       // As slow as a real check, so timing does not tell which usernames exist.
@@ -258,7 +271,7 @@ export class OperatorAuthService {
     if (user.failedLogins > 0 || user.lockedUntil) {
       await this.store.updateUser(user.username, { failedLogins: 0, lockedUntil: 0 });
     }
-    return this.startSession(user);
+    return user;
   }
 
   async logout(token: string | undefined): Promise<void> {

@@ -23,7 +23,7 @@ import type {
   ConversationStore,
   MessageRecord,
 } from './supportRecords';
-import { NotFoundError } from './supportRecords';
+import { ERASED_WITHOUT_CONSENT, NotFoundError } from './supportRecords';
 import type { PriorityRule } from './triageRules';
 
 /** Starts the per-turn workflow (Step Functions on AWS, the local runner locally). */
@@ -123,8 +123,8 @@ export class SupportDesk {
         }
       }
     } else {
-      // The customer id comes only from the verified token the connection was opened with.
-      const customerId = (await connections.getConnection(connectionId))?.customerId;
+      // The customer id (and consent) come only from the verified token the connection was opened with.
+      const connection = await connections.getConnection(connectionId);
       conversation = await conversations.createConversation({
         conversationId: randomUUID(),
         status: 'bot',
@@ -132,7 +132,10 @@ export class SupportDesk {
         createdAt: now,
         updatedAt: now,
         connectionId,
-        ...(customerId ? { customerId } : {}),
+        ...(connection?.customerId ? { customerId: connection.customerId } : {}),
+        ...(connection?.consentToStoreTranscripts === false
+          ? { consentToStoreTranscripts: false as const }
+          : {}),
       });
     }
     const { conversationId } = conversation;
@@ -142,7 +145,7 @@ export class SupportDesk {
         conversationId,
         messageId,
         role: 'customer',
-        text: message.text,
+        text: storedText(conversation, message.text),
         createdAt: now,
         ...(message.clientMessageId ? { clientMessageId: message.clientMessageId } : {}),
       }),
@@ -196,8 +199,11 @@ export class SupportDesk {
   async receiveEmail(turn: EmailTurn): Promise<EmailTurnResult> {
     const { conversations, events } = this.deps;
     const now = this.now();
+    // A thread whose conversation is gone (erased at the customer's request) starts a new one, so an erased
+    // id never comes back; the new id derives from this mail, so a redelivered mail lands in it too.
+    const gone = !turn.newConversation && !(await conversations.getConversation(turn.conversationId));
     let conversation = await conversations.createConversation({
-      conversationId: turn.conversationId,
+      conversationId: gone ? `em-${shortHash(turn.inbound.messageId, 24)}` : turn.conversationId,
       status: 'bot',
       channel: 'email',
       createdAt: now,
@@ -211,7 +217,7 @@ export class SupportDesk {
       conversationId,
       messageId,
       role: 'customer',
-      text: turn.text,
+      text: storedText(conversation, turn.text),
       createdAt: now,
     });
     if (conversation.status === 'resolved') {
@@ -264,6 +270,11 @@ export class SupportDesk {
     const existing = transcript.find((m) => m.messageId === replyId);
     if (existing) {
       await this.deliver(turn, existing);
+      return { messageId: replyId };
+    }
+    if (!transcript.some((m) => m.messageId === turn.messageId)) {
+      // The conversation was erased while its turn ran: storing the answer would bring data back.
+      this.deps.logger?.warn('turn dropped: its message is gone', { conversationId: turn.conversationId });
       return { messageId: replyId };
     }
     const history = transcript
@@ -331,7 +342,7 @@ export class SupportDesk {
     classified: ClassifiedMessage | undefined,
     retrieval: RetrievalOutcome | undefined,
     failed: boolean,
-  ): Promise<{ readonly caseId: string }> {
+  ): Promise<{ readonly caseId: string; readonly dropped?: true }> {
     const { conversations, cases, events } = this.deps;
     const reason: EscalationReason =
       retrieval?.decision.escalate === true
@@ -342,7 +353,13 @@ export class SupportDesk {
     const caseId = ids.case(turn.messageId);
     const now = this.now();
     const transcript = await conversations.listMessages(turn.conversationId);
-    const clientMessageId = transcript.find((m) => m.messageId === turn.messageId)?.clientMessageId;
+    const customerMessage = transcript.find((m) => m.messageId === turn.messageId);
+    if (!customerMessage) {
+      // The conversation was erased while its turn ran: a case would bring its data back.
+      this.deps.logger?.warn('turn dropped: its message is gone', { conversationId: turn.conversationId });
+      return { caseId, dropped: true };
+    }
+    const clientMessageId = customerMessage.clientMessageId;
     // The handoff packet lands in CRMs and consoles: it carries masked text only.
     const maskedTranscript = transcript.map((m) => ({ role: m.role, text: maskPii(m.text).text }));
     const conversation = await conversations.getConversation(turn.conversationId);
@@ -500,6 +517,7 @@ export class SupportDesk {
       resolvedAt: now,
       updatedAt: now,
     });
+    await this.eraseTranscriptWithoutConsent(conversation);
     await this.deps.caseWorkflow?.releaseWait(record, 'resolved');
     await this.deps.events.publish([resolvedEvent(conversation, 'human', this.deps.clock.now(), caseId)]);
     return record;
@@ -540,11 +558,12 @@ export class SupportDesk {
       if ((error as Error).name === 'StateConflictError') return { ended: false, caseId: current.caseId };
       throw error;
     }
-    await conversations.updateConversation(conversationId, {
+    const ended = await conversations.updateConversation(conversationId, {
       status: 'resolved',
       resolvedAt: now,
       updatedAt: now,
     });
+    await this.eraseTranscriptWithoutConsent(ended);
     await this.deps.caseWorkflow?.releaseWait(record, 'abandoned');
     await events.publish([
       {
@@ -586,9 +605,25 @@ export class SupportDesk {
         { status: 'resolved', resolvedAt: now, updatedAt: now },
         ['bot'],
       );
+      await this.eraseTranscriptWithoutConsent(resolved);
       await events.publish([resolvedEvent(resolved, 'automated', this.deps.clock.now())]);
     } catch (error) {
       if ((error as Error).name !== 'StateConflictError') throw error;
+    }
+  }
+
+  /**
+   * Without transcript consent a resolved conversation keeps its message records (turn history, metrics,
+   * audit references) but none of their text. Idempotent: erased messages are skipped.
+   */
+  private async eraseTranscriptWithoutConsent(conversation: ConversationRecord): Promise<void> {
+    if (conversation.consentToStoreTranscripts !== false) return;
+    const { conversations } = this.deps;
+    const { conversationId } = conversation;
+    for (const message of await conversations.listMessages(conversationId)) {
+      if (message.text !== ERASED_WITHOUT_CONSENT) {
+        await conversations.replaceMessageText(conversationId, message.messageId, ERASED_WITHOUT_CONSENT);
+      }
     }
   }
 
@@ -639,7 +674,11 @@ export class SupportDesk {
   async customerConnected(
     connectionId: string,
     sourceIp?: string,
-    identity: { readonly customerId?: string; readonly operatorRoles?: readonly string[] } = {},
+    identity: {
+      readonly customerId?: string;
+      readonly consentToStoreTranscripts?: false;
+      readonly operatorRoles?: readonly string[];
+    } = {},
   ): Promise<void> {
     await this.deps.connections.putConnection({
       connectionId,
@@ -648,6 +687,7 @@ export class SupportDesk {
       expiresAt: Math.floor(this.deps.clock.now() / 1000) + CONNECTION_TTL_SECONDS,
       ...(sourceIp ? { sourceIp } : {}),
       ...(identity.customerId ? { customerId: identity.customerId } : {}),
+      ...(identity.consentToStoreTranscripts === false ? { consentToStoreTranscripts: false as const } : {}),
       ...(identity.operatorRoles?.length ? { operatorRoles: [...identity.operatorRoles] } : {}),
     });
   }
@@ -711,6 +751,10 @@ function resolvedEvent(
     ...(conversation.lastProductArea ? { productArea: conversation.lastProductArea } : {}),
   };
 }
+
+/** A customer's words as stored: PII-masked when the conversation has no transcript consent. */
+const storedText = (conversation: ConversationRecord, text: string): string =>
+  conversation.consentToStoreTranscripts === false ? maskPii(text).text : text;
 
 /** The customer-facing frame for a stored assistant or escalation message. */
 export function frameOf(message: MessageRecord, clientMessageId?: string): ReplyFrame | EscalatedFrame {

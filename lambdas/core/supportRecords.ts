@@ -22,7 +22,15 @@ export interface ConversationRecord {
   readonly lastProductArea?: string;
   readonly answeredTurns?: number;
   readonly resolvedAt?: string;
+  /**
+   * False when the customer's token said `transcript_consent: false`: customer messages are stored with PII
+   * masked and every message's text is erased when the conversation is resolved. Absent means consent.
+   */
+  readonly consentToStoreTranscripts?: false;
 }
+
+/** The text a message keeps once its conversation is resolved without transcript consent. */
+export const ERASED_WITHOUT_CONSENT = '[erased: no transcript consent]';
 
 export type MessageRole = 'customer' | 'assistant' | 'agent' | 'system';
 
@@ -120,6 +128,8 @@ export interface ConnectionRecord {
   readonly sourceIp?: string;
   /** The customer id from a verified customer token on $connect; absent for anonymous customers. */
   readonly customerId?: string;
+  /** False when the customer token said `transcript_consent: false`; absent means consent. */
+  readonly consentToStoreTranscripts?: false;
   /** Roles of the operator whose session opened the connection; absent for customers. */
   readonly operatorRoles?: readonly string[];
   /** Epoch seconds after which the record is stale (TTL on AWS; filtered by readers locally). */
@@ -147,6 +157,17 @@ export interface ConversationStore {
   getMessage(conversationId: string, messageId: string): Promise<MessageRecord | undefined>;
   /** Messages oldest first. */
   listMessages(conversationId: string): Promise<MessageRecord[]>;
+  /** Replaces a stored message's text (transcript erasure); a no-op for a message that is not stored. */
+  replaceMessageText(conversationId: string, messageId: string, text: string): Promise<void>;
+  /** The customer's conversations (signed-in and e-mail customers), oldest first. */
+  listByCustomer(customerId: string): Promise<ConversationRecord[]>;
+  /**
+   * Deletes the conversation's messages, then the conversation, then messages that arrived meanwhile, so an
+   * interrupted call leaves the conversation to be found and erased again. Counts what this call deleted.
+   */
+  deleteConversation(
+    conversationId: string,
+  ): Promise<{ readonly conversation: boolean; readonly messages: number }>;
 }
 
 export interface CaseStore {
@@ -154,6 +175,9 @@ export interface CaseStore {
   createCase(record: CaseRecord): Promise<CaseRecord>;
   getCase(caseId: string): Promise<CaseRecord | undefined>;
   listCases(status?: CaseStatus): Promise<CaseRecord[]>;
+  listByConversation(conversationId: string): Promise<CaseRecord[]>;
+  /** True when this call deleted the case. */
+  deleteCase(caseId: string): Promise<boolean>;
   updateCase(
     caseId: string,
     changes: Partial<Omit<CaseRecord, 'caseId' | 'conversationId' | 'createdAt'>>,

@@ -19,6 +19,7 @@ import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
 import type { EngineAssets } from './engineAssets';
+import type { PackageLayer } from './packageLayer';
 import { PROJECT_ROOT } from './projectRoot';
 
 /** Powertools service name of every function: CloudWatch metrics carry it as the `service` dimension. */
@@ -51,6 +52,12 @@ export interface AppFunctionProps {
    * @default none: a plain handler
    */
   readonly engineAssets?: EngineAssets;
+  /**
+   * Layers of large npm packages (jsforce, nodemailer, mailparser) this handler imports: they stay out of its
+   * bundle and load from the layer.
+   * @default none: every dependency is bundled
+   */
+  readonly packageLayers?: readonly PackageLayer[];
   /** @default 1536 MB for engine functions, 512 MB otherwise */
   readonly memorySize?: number;
   /** @default 30 s for engine functions, 10 s otherwise */
@@ -94,7 +101,12 @@ export class AppFunction extends NodejsFunction {
       }),
     );
 
-    const layers: ILayerVersion[] = engine ? [props.engineAssets.layer] : [];
+    const packageLayers = [...new Set(props.packageLayers ?? [])];
+    const layers: ILayerVersion[] = [
+      ...(engine ? [props.engineAssets.layer] : []),
+      ...packageLayers.map((p) => p.layer),
+    ];
+    if (layers.length > 5) throw new Error(`AppFunction ${id}: Lambda allows 5 layers, got ${layers.length}`);
     super(scope, id, {
       entry,
       handler: 'handler',
@@ -127,7 +139,7 @@ export class AppFunction extends NodejsFunction {
         format: OutputFormat.ESM,
         mainFields: ['module', 'main'],
         banner: ESM_REQUIRE_BANNER,
-        externalModules: EXTERNAL_MODULES,
+        externalModules: [...EXTERNAL_MODULES, ...packageLayers.flatMap((p) => p.packages)],
       },
     });
     this.handlerModule = props.handler;

@@ -6,6 +6,7 @@
 import { Validations } from 'aws-cdk-lib';
 import { type IWebSocketApi, WebSocketRoute } from 'aws-cdk-lib/aws-apigatewayv2';
 import { WebSocketLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
+import { Secret } from 'aws-cdk-lib/aws-secretsmanager';
 import type { IStateMachine } from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
 import { AppFunction } from './appFunction';
@@ -22,6 +23,11 @@ export interface ChatRoutesProps {
   readonly turnStateMachine: IStateMachine;
   /** The escalation workflow whose wait ends when a customer ends an escalated conversation. */
   readonly escalationStateMachine: IStateMachine;
+  /**
+   * Secrets Manager name of the HS256 secret verifying customer tokens (`?token=` on $connect).
+   * @default none: customers connect anonymously, and a token is refused
+   */
+  readonly customerTokenSecretName?: string;
 }
 
 export class ChatRoutes extends Construct {
@@ -33,16 +39,37 @@ export class ChatRoutes extends Construct {
     super(scope, id);
     const { desk, webSocketApi } = props;
 
+    const { customerTokenSecretName } = props;
+    if (
+      customerTokenSecretName !== undefined &&
+      !/^[A-Za-z0-9/_+=.@-]{1,512}$/.test(customerTokenSecretName)
+    ) {
+      throw new Error(
+        `ChatRoutes ${id}: customerTokenSecretName "${customerTokenSecretName}" is not a Secrets Manager secret name`,
+      );
+    }
+    const { packageLayers } = desk;
+
     this.connect = new AppFunction(this, 'Connect', {
       handler: 'ws/connect',
       description: 'WebSocket $connect: registers the customer connection',
-      environment: desk.environment,
+      packageLayers,
+      environment: {
+        ...desk.environment,
+        // A name: GetSecretValue takes it as well as an ARN (whose random suffix is unknown here).
+        ...(customerTokenSecretName ? { CUSTOMER_TOKEN_SECRET_ARN: customerTokenSecretName } : {}),
+      },
     });
     desk.grant(this.connect, { tables: { connections: 'readWrite' } });
+    if (customerTokenSecretName) {
+      // Resource `…:secret:<name>-??????`: this secret only, whatever suffix Secrets Manager gave it.
+      Secret.fromSecretNameV2(this, 'CustomerTokenSecret', customerTokenSecretName).grantRead(this.connect);
+    }
 
     this.disconnect = new AppFunction(this, 'Disconnect', {
       handler: 'ws/disconnect',
       description: 'WebSocket $disconnect: forgets the connection, resolves bot-only conversations',
+      packageLayers,
       environment: desk.environment,
     });
     desk.grant(this.disconnect, {
@@ -53,11 +80,8 @@ export class ChatRoutes extends Construct {
     this.message = new AppFunction(this, 'Message', {
       handler: 'ws/message',
       description: 'WebSocket frames: stores customer messages and starts the turn workflow',
-      environment: {
-        ...desk.environment,
-        ...desk.crmEnvironment,
-        TURN_STATE_MACHINE_ARN: props.turnStateMachine.stateMachineArn,
-      },
+      packageLayers,
+      environment: { ...desk.environment, TURN_STATE_MACHINE_ARN: props.turnStateMachine.stateMachineArn },
     });
     desk.grant(this.message, {
       // cases: endConversation marks a waiting case abandoned.
@@ -69,7 +93,6 @@ export class ChatRoutes extends Construct {
       },
       publishesEvents: true,
       notifiesClients: true,
-      crm: 'mirror',
     });
     props.turnStateMachine.grantStartExecution(this.message);
     // endConversation abandons a waiting case: its escalation wait ends.

@@ -61,7 +61,7 @@ export function packageClosure(nodeModulesDir: string, roots: readonly string[])
       if (parent === dir || relative(dirname(nodeModulesDir), parent).startsWith('..')) break;
       dir = parent;
     }
-    if (!optional) throw new Error(`engine layer: package ${name} is not installed (run npm ci)`);
+    if (!optional) throw new Error(`package ${name} is not installed (run npm ci)`);
   };
   for (const root of roots) visit(root, dirname(nodeModulesDir), false);
   return [...found.keys()];

@@ -44,6 +44,7 @@ export class EscalationIntake extends Construct {
       handler: 'queue/escalationIntake',
       description: 'Escalation queue consumer: starts the case workflow, announces the case to the consoles',
       timeout,
+      packageLayers: props.desk.packageLayers,
       environment: {
         ...props.desk.environment,
         ESCALATION_STATE_MACHINE_ARN: props.workflow.stateMachine.stateMachineArn,

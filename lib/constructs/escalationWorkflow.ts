@@ -14,6 +14,7 @@ import { Construct } from 'constructs';
 import { type FirstResponseOverrides, parseSlaOverrides } from '#core/slaPolicy';
 import { type PriorityRule, parsePriorityRules } from '#core/triageRules';
 import { AppFunction } from './appFunction';
+import type { PackageLayer } from './packageLayer';
 import { PROJECT_ROOT } from './projectRoot';
 import type { SupportDeskWiring } from './supportDeskWiring';
 
@@ -71,6 +72,8 @@ export interface EscalationWorkflowProps {
   readonly triage?: TriageSettings;
   /** Encrypts the execution log (it holds case ids and task tokens, no customer text). */
   readonly logKey: IKey;
+  /** The CRM client's layer (jsforce), which the case-step function imports through crmRuntime.ts. */
+  readonly crmPackages: PackageLayer;
 }
 
 export class EscalationWorkflow extends Construct {
@@ -100,6 +103,7 @@ export class EscalationWorkflow extends Construct {
       description: 'Escalation workflow steps: customer, priority, SLA, CRM mirror, agent wait, SLA breach',
       // Inside the ASL's 30 s task timeout, with room for a CRM login plus two guarded CRM calls.
       timeout: Duration.seconds(25),
+      packageLayers: [...desk.packageLayers, props.crmPackages],
       environment: { ...desk.environment, ...desk.crmEnvironment, ...triageEnvironment(props.triage) },
     });
     desk.grant(this.caseStep, {

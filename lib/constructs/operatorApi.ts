@@ -1,5 +1,5 @@
 /**
- * The operator REST API (/api/...): Cognito-authorized case and metrics routes plus an open health check,
+ * The operator REST API (/api/...): Cognito-authorized case, metrics and audit routes plus an open health check,
  * request validation, access and execution logging, X-Ray, stage throttling and a WAF web ACL.
  */
 import { Validations } from 'aws-cdk-lib';
@@ -34,6 +34,10 @@ export interface OperatorApiHandlers {
   readonly metrics: IFunction;
   /** GET /api/cases, GET /api/cases/{caseId}, POST .../takeover | reply | resolve */
   readonly cases: IFunction;
+  /** GET /api/audit?day=YYYY-MM-DD&limit=&cursor= (the handler requires a supervisor) */
+  readonly audit: IFunction;
+  /** GET | DELETE /api/customers/{customerId}: GDPR export and erasure (the handler requires an admin) */
+  readonly customers: IFunction;
 }
 
 export interface OperatorApiProps {
@@ -75,7 +79,7 @@ export class OperatorApi extends Construct {
       encryptionKey: props.logKey,
     });
     this.api = new RestApi(this, 'Api', {
-      description: 'SupportMax operator API (cases, metrics, health)',
+      description: 'SupportMax operator API (cases, metrics, audit, health)',
       endpointTypes: [EndpointType.REGIONAL],
       // The account's API Gateway logging role is set once, by the WebSocket stack.
       cloudWatchRole: false,
@@ -136,7 +140,7 @@ export class OperatorApi extends Construct {
     };
     const secured = (
       resource: Resource,
-      method: 'GET' | 'POST',
+      method: 'GET' | 'POST' | 'DELETE',
       fn: IFunction,
       options: { parameters?: Record<string, boolean>; body?: IModel } = {},
     ) =>
@@ -174,6 +178,18 @@ export class OperatorApi extends Construct {
       body: replyModel,
     });
     secured(oneCase.addResource('resolve'), 'POST', props.handlers.cases, { parameters: caseId });
+    const customer = root.addResource('customers').addResource('{customerId}');
+    const customerId = { 'method.request.path.customerId': true };
+    secured(customer, 'GET', props.handlers.customers, { parameters: customerId });
+    secured(customer, 'DELETE', props.handlers.customers, { parameters: customerId });
+    // The day is required (the gateway answers 400 without it); its format is the handler's to check.
+    secured(root.addResource('audit'), 'GET', props.handlers.audit, {
+      parameters: {
+        'method.request.querystring.day': true,
+        'method.request.querystring.limit': false,
+        'method.request.querystring.cursor': false,
+      },
+    });
 
     const visibility = (metricName: string) => ({
       cloudWatchMetricsEnabled: true,

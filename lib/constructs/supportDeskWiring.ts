@@ -1,7 +1,8 @@
 /**
  * What a handler that builds the support desk (lambdas/handlers/shared/runtime.ts `supportDesk()`) needs:
  * the desk tables' names, the WebSocket callback URL and the event bus name, all read eagerly at init; the
- * CRM settings for handlers that reach the CRM; and, per handler, only the grants it uses.
+ * CRM settings for handlers that reach the CRM (crmRuntime.ts); the e-mail settings for handlers that send
+ * replies; the layers of the packages runtime.ts imports; and, per handler, only the grants it uses.
  */
 
 import { Stack } from 'aws-cdk-lib';
@@ -9,6 +10,8 @@ import type { IEventBus } from 'aws-cdk-lib/aws-events';
 import type { Grant, IGrantable } from 'aws-cdk-lib/aws-iam';
 import { type ISecret, Secret } from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
+import { type EmailChannelSettings, emailSendingEnvironment, grantSendEmail } from './emailChannel';
+import type { PackageLayer } from './packageLayer';
 import type { SupportTables, TableAccess } from './supportTables';
 
 /** What handlers need to push frames to connected clients. */
@@ -40,12 +43,19 @@ export interface DeskAccess {
   /** Posts frames to WebSocket connections. @default false */
   readonly notifiesClients?: boolean;
   /**
-   * Reaches the CRM: `lookup` finds customers and mirrors cases (the escalation workflow), `mirror` only
-   * comments on and closes mirrored cases (the built-in CRM's are no-ops there). Give such handlers
-   * `crmEnvironment` too.
+   * Reaches the CRM (crmRuntime.ts): `lookup` finds customers and mirrors cases (case step, e-mail intake),
+   * `mirror` only comments on and closes mirrored cases (CRM sync; the built-in CRM's are no-ops there, so it
+   * gets no customers-table access). Give such handlers `crmEnvironment` and the CRM package layer too.
    * @default no CRM access
    */
   readonly crm?: 'lookup' | 'mirror';
+  /**
+   * Sends e-mail replies (answers, escalation notices, agent replies to e-mail conversations): the e-mail
+   * threads table and SES sending as the support address. Nothing without an e-mail channel. Give such
+   * handlers `emailEnvironment` too.
+   * @default false
+   */
+  readonly sendsEmail?: boolean;
 }
 
 export interface SupportDeskWiringProps {
@@ -54,6 +64,13 @@ export interface SupportDeskWiringProps {
   readonly eventBus: IEventBus;
   /** @default the built-in CRM */
   readonly crm?: CrmSettings;
+  /** @default no e-mail channel: no handler gets the threads table, so none tries to mail */
+  readonly email?: EmailChannelSettings;
+  /**
+   * Layers of the packages every desk handler imports through runtime.ts (nodemailer composes replies).
+   * @default none: bundled
+   */
+  readonly packageLayers?: readonly PackageLayer[];
 }
 
 const SECRET_ID = 'SalesforceCredentials';
@@ -63,6 +80,13 @@ export class SupportDeskWiring {
   readonly environment: Readonly<Record<string, string>>;
   /** Variables `crm()` reads, for the handlers that reach the CRM (DeskAccess.crm). */
   readonly crmEnvironment: Readonly<Record<string, string>>;
+  /**
+   * Variables of the e-mail channel, for the handlers that send replies (DeskAccess.sendsEmail); empty without
+   * one. EMAIL_THREADS_TABLE is what makes `supportDesk()` answer e-mail conversations by mail.
+   */
+  readonly emailEnvironment: Readonly<Record<string, string>>;
+  /** For every desk handler's AppFunction `packageLayers`. */
+  readonly packageLayers: readonly PackageLayer[];
   private readonly crm: CrmSettings;
 
   constructor(private readonly props: SupportDeskWiringProps) {
@@ -86,6 +110,10 @@ export class SupportDeskWiring {
       // name lacks the random suffix Secrets Manager appends.
       ...(this.crm.backend === 'salesforce' ? { SALESFORCE_SECRET_ARN: this.crm.salesforceSecretName } : {}),
     };
+    this.emailEnvironment = props.email
+      ? { ...props.tables.environment('emailThreads'), ...emailSendingEnvironment(props.email) }
+      : {};
+    this.packageLayers = props.packageLayers ?? [];
   }
 
   grant(grantee: IGrantable, access: DeskAccess): void {
@@ -104,6 +132,10 @@ export class SupportDeskWiring {
     if (access.notifiesClients) this.props.channel.grantManageConnections(grantee);
     if (access.crm && this.crm.backend === 'salesforce') {
       this.grantSalesforceCredentials(grantee, this.crm.salesforceSecretName);
+    }
+    if (access.sendsEmail && this.props.email) {
+      this.props.tables.grant(grantee, 'readWrite', 'emailThreads');
+      grantSendEmail(grantee, this.props.email);
     }
   }
 

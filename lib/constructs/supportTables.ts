@@ -2,7 +2,7 @@
  * The DynamoDB tables of lambdas/adapters/tableDefinitions.ts (the same definitions the local face creates in
  * dynalite; `localOnly` ones are skipped): on-demand, point-in-time recovery, encrypted with the data key,
  * retained on stack deletion. Grants name each table and index ARN, so no policy needs `index/*` or KMS
- * action wildcards.
+ * action wildcards. The audit table is append-only: writers get PutItem and nothing else.
  */
 import { Aws, RemovalPolicy } from 'aws-cdk-lib';
 import { AttributeType, BillingMode, type ITable, Table, TableEncryption } from 'aws-cdk-lib/aws-dynamodb';
@@ -28,7 +28,22 @@ const WRITE_ACTIONS = [
 /** What DynamoDB needs from the caller to use a customer managed key on its behalf. */
 const KEY_ACTIONS = ['kms:Decrypt', 'kms:Encrypt', 'kms:GenerateDataKey', 'kms:DescribeKey'];
 
-export type TableAccess = 'read' | 'readWrite';
+/**
+ * `append`: PutItem only (conditional puts of new items), no reads, updates or deletes. The only write access
+ * to an append-only table.
+ */
+export type TableAccess = 'read' | 'readWrite' | 'append' | 'erase';
+
+const ACTIONS: Record<TableAccess, readonly string[]> = {
+  read: READ_ACTIONS,
+  readWrite: [...READ_ACTIONS, ...WRITE_ACTIONS],
+  append: ['dynamodb:PutItem'],
+  // GDPR erasure: find and delete, never write.
+  erase: [...READ_ACTIONS, 'dynamodb:DeleteItem', 'dynamodb:BatchWriteItem'],
+};
+
+/** Tables whose items are never changed once written (the audit log): no role may update or delete them. */
+export const APPEND_ONLY_TABLES: ReadonlySet<TableName> = new Set(['audit']);
 
 export interface SupportTablesProps {
   /** Customer managed key encrypting every table. */
@@ -84,19 +99,26 @@ export class SupportTables extends Construct {
     return Object.fromEntries(names.map((name) => [TABLES[name].envVar, this.table(name).tableName]));
   }
 
-  /** Item access to the named tables and their indexes, plus use of the data key through DynamoDB only. */
+  /**
+   * Item access to the named tables and their indexes, plus use of the data key through DynamoDB only.
+   * Append-only tables take `read` and `append` only.
+   */
   grant(grantee: IGrantable, access: TableAccess, ...names: TableName[]): void {
     if (names.length === 0) throw new Error('SupportTables.grant: name at least one table');
+    const appendOnly = names.filter((name) => APPEND_ONLY_TABLES.has(name));
+    if ((access === 'readWrite' || access === 'erase') && appendOnly.length > 0) {
+      throw new Error(
+        `SupportTables.grant: ${appendOnly.join(', ')} is append-only; grant 'append' (PutItem) and 'read'`,
+      );
+    }
     const resourceArns = names.flatMap((name) => {
       const table = this.table(name);
+      // PutItem addresses the table only; indexes are for reading.
+      if (access === 'append') return [table.tableArn];
       const definition: TableDefinition = TABLES[name];
       return [table.tableArn, ...(definition.indexes ?? []).map((i) => `${table.tableArn}/index/${i.name}`)];
     });
-    Grant.addToPrincipal({
-      grantee,
-      actions: access === 'read' ? READ_ACTIONS : [...READ_ACTIONS, ...WRITE_ACTIONS],
-      resourceArns,
-    });
+    Grant.addToPrincipal({ grantee, actions: [...ACTIONS[access]], resourceArns });
     Grant.addToPrincipal({
       grantee,
       actions: KEY_ACTIONS,

@@ -7,6 +7,7 @@ import { Stack } from 'aws-cdk-lib';
 import { Grant } from 'aws-cdk-lib/aws-iam';
 import { Construct } from 'constructs';
 import { AppFunction } from './appFunction';
+import type { PackageLayer } from './packageLayer';
 import type { SupportTables } from './supportTables';
 
 export interface TeamNotificationSettings {
@@ -24,6 +25,8 @@ export interface TeamNotifierProps {
   readonly tables: SupportTables;
   /** @default log only */
   readonly notifications?: TeamNotificationSettings;
+  /** Layers of the packages the handler imports through runtime.ts. @default none: bundled */
+  readonly packageLayers?: readonly PackageLayer[];
 }
 
 const EMAIL = /^[^\s@]+@([^\s@]+\.[^\s@]+)$/;
@@ -52,6 +55,7 @@ export class TeamNotifier extends Construct {
     this.handler = new AppFunction(this, 'Handler', {
       handler: 'events/teamNotifier',
       description: 'CaseOpened and SlaBreached to the responsible team (SES e-mail, or the log)',
+      packageLayers: props.packageLayers,
       environment: {
         ...props.tables.environment('cases'),
         ...(fromAddress ? { TEAM_NOTIFY_FROM: fromAddress } : {}),

@@ -27,6 +27,8 @@ export interface AnswerModels {
   readonly complexModelId: string;
   readonly maxOutputTokens: number;
   readonly timeoutMs: number;
+  /** Prompt budget of one answer (MAX_INPUT_TOKENS_PER_QUERY): history and context are trimmed to fit. */
+  readonly maxInputTokensPerQuery: number;
 }
 
 export interface TurnWorkflowProps {
@@ -67,6 +69,14 @@ export class TurnWorkflow extends Construct {
       );
     }
     const { desk, engineAssets } = props;
+    const { maxInputTokensPerQuery } = props.answerModels;
+    if (!(Number.isInteger(maxInputTokensPerQuery) && maxInputTokensPerQuery > 0)) {
+      throw new Error(
+        `TurnWorkflow ${id}: maxInputTokensPerQuery must be a positive integer, got ${maxInputTokensPerQuery}`,
+      );
+    }
+    // Every stage builds its part of the desk through runtime.ts.
+    const packageLayers = desk.packageLayers;
     const engineEnvironment = {
       CONFIDENCE_THRESHOLD: String(props.confidenceThreshold),
       SEARCH_BACKEND: props.searchBackend,
@@ -77,6 +87,7 @@ export class TurnWorkflow extends Construct {
       handler: 'turn/classify',
       description: 'Turn step 1: intent, product area and sentiment of the customer message',
       engineAssets,
+      packageLayers,
       environment: { ...desk.environment, ...engineEnvironment },
     });
     desk.grant(this.classify, { tables: { messages: 'read' } });
@@ -85,6 +96,7 @@ export class TurnWorkflow extends Construct {
       handler: 'turn/retrieve',
       description: 'Turn step 2: ranked FAQs, calibrated confidence and the escalation decision',
       engineAssets,
+      packageLayers,
       environment: engineEnvironment,
     });
     // Only retrieval searches; the other engine functions never send a query to the backend.
@@ -97,12 +109,15 @@ export class TurnWorkflow extends Construct {
       handler: 'turn/answer',
       description: 'Turn step 3a: grounded answer (Bedrock, local fallback), stored, sent, published',
       engineAssets,
+      packageLayers,
       environment: {
         ...desk.environment,
+        ...desk.emailEnvironment,
         ...engineEnvironment,
         BEDROCK_SIMPLE_MODEL_ID: props.answerModels.simpleModelId,
         BEDROCK_COMPLEX_MODEL_ID: props.answerModels.complexModelId,
         MAX_OUTPUT_TOKENS: String(props.answerModels.maxOutputTokens),
+        MAX_INPUT_TOKENS_PER_QUERY: String(maxInputTokensPerQuery),
         MODEL_TIMEOUT_MS: String(props.answerModels.timeoutMs),
       },
     });
@@ -110,6 +125,8 @@ export class TurnWorkflow extends Construct {
       tables: { conversations: 'readWrite', messages: 'readWrite', connections: 'readWrite' },
       publishesEvents: true,
       notifiesClients: true,
+      // Answers to e-mail conversations go out as replies.
+      sendsEmail: true,
     });
     if (props.knowledgeBaseIndex) {
       for (const fn of [this.classify, this.retrieve, this.answer]) {
@@ -127,8 +144,10 @@ export class TurnWorkflow extends Construct {
     this.escalate = new AppFunction(this, 'Escalate', {
       handler: 'turn/escalate',
       description: 'Turn step 3b: case with handoff packet, customer told, case queued for humans',
+      packageLayers,
       environment: {
         ...desk.environment,
+        ...desk.emailEnvironment,
         ...triageEnvironment(props.triage),
         ESCALATION_QUEUE_URL: props.escalationQueue.queueUrl,
       },
@@ -142,6 +161,8 @@ export class TurnWorkflow extends Construct {
       },
       publishesEvents: true,
       notifiesClients: true,
+      // E-mail customers are told by mail (with the SLA promise).
+      sendsEmail: true,
     });
     props.escalationQueue.grantSendMessages(this.escalate);
 

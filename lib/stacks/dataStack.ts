@@ -1,17 +1,26 @@
 /**
- * Stateful data, deployed first and changed rarely: the customer managed data key, the DynamoDB tables and the
- * bucket for knowledge-base sources and transcripts (with its access-log bucket). Everything here is retained.
+ * Stateful data, deployed first and changed rarely: the customer managed data key, the DynamoDB tables, the
+ * bucket for knowledge-base sources and transcripts, the audit archive (object lock) and, with the e-mail
+ * channel, the inbound mail bucket (all with server access logs in one log bucket). Everything here is retained.
  */
 import { Aws, Duration, RemovalPolicy, Stack, type StackProps, Validations } from 'aws-cdk-lib';
 import { PolicyStatement, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import { Key } from 'aws-cdk-lib/aws-kms';
 import { BlockPublicAccess, Bucket, BucketEncryption, ObjectOwnership } from 'aws-cdk-lib/aws-s3';
 import type { Construct } from 'constructs';
+import { AuditArchive } from '../constructs/auditArchive';
+import { type EmailChannelSettings, InboundMailBucket } from '../constructs/emailChannel';
 import { SupportTables } from '../constructs/supportTables';
 
 export interface DataStackProps extends StackProps {
   /** Physical name of the content bucket (stable, so IAM policies elsewhere can name its prefixes). */
   readonly contentBucketName: string;
+  /** Physical name of the audit archive bucket (stable, so writers' policies can name its prefix). */
+  readonly auditBucketName: string;
+  /** Days each audit archive object is locked (compliance mode). */
+  readonly auditRetentionDays: number;
+  /** The e-mail channel, whose inbound mail bucket lives here. @default none: no mail bucket */
+  readonly email?: EmailChannelSettings;
 }
 
 export class DataStack extends Stack {
@@ -20,6 +29,10 @@ export class DataStack extends Stack {
   readonly tables: SupportTables;
   /** Knowledge-base sources (kb/*.jsonl) and conversation transcripts. */
   readonly contentBucket: Bucket;
+  /** The audit log's immutable copy. */
+  readonly auditArchive: AuditArchive;
+  /** Raw inbound mail, when the e-mail channel is configured. */
+  readonly inboundMail?: InboundMailBucket;
 
   constructor(scope: Construct, id: string, props: DataStackProps) {
     super(scope, id, props);
@@ -86,5 +99,20 @@ export class DataStack extends Stack {
       lifecycleRules: [{ noncurrentVersionExpiration: Duration.days(90) }],
       removalPolicy: RemovalPolicy.RETAIN,
     });
+
+    this.auditArchive = new AuditArchive(this, 'AuditArchive', {
+      bucketName: props.auditBucketName,
+      encryptionKey: this.dataKey,
+      retentionDays: props.auditRetentionDays,
+      accessLogsBucket: accessLogs,
+    });
+
+    if (props.email) {
+      this.inboundMail = new InboundMailBucket(this, 'InboundMail', {
+        settings: props.email,
+        encryptionKey: this.dataKey,
+        accessLogsBucket: accessLogs,
+      });
+    }
   }
 }

@@ -76,7 +76,17 @@ export interface ObservabilityStackProps extends StackProps {
   readonly hourlyCostBaselineUsd?: number;
   /** Prefix of the dashboard names (unique per account and region). */
   readonly dashboardPrefix: string;
+  /**
+   * The e-mail channel sends replies: alarm before the SES account's bounce or complaint rate reaches the
+   * level at which SES reviews (and may pause) sending.
+   * @default false
+   */
+  readonly emailReputationAlarms?: boolean;
 }
+
+/** SES puts an account under review at a 5 % bounce rate or a 0.1 % complaint rate; alarm there. */
+export const SES_BOUNCE_RATE_ALARM = 0.05;
+export const SES_COMPLAINT_RATE_ALARM = 0.001;
 
 export class ObservabilityStack extends Stack {
   readonly alarmTopic: Topic;
@@ -405,6 +415,26 @@ export class ObservabilityStack extends Stack {
         threshold: props.hourlyCostBaselineUsd * 1.2,
         comparisonOperator: ComparisonOperator.GREATER_THAN_THRESHOLD,
       });
+    }
+    if (props.emailReputationAlarms) {
+      // Account-level reputation rates SES publishes itself (bounced and complained addresses are suppressed
+      // by the configuration set; these catch a rate that is climbing anyway).
+      for (const [id, metricName, threshold] of [
+        ['EmailBounceRate', 'Reputation.BounceRate', SES_BOUNCE_RATE_ALARM],
+        ['EmailComplaintRate', 'Reputation.ComplaintRate', SES_COMPLAINT_RATE_ALARM],
+      ] as const) {
+        this.alarm(id, {
+          description: `SES ${metricName} reached ${threshold * 100} %: SES reviews the account from there`,
+          metric: new Metric({
+            namespace: 'AWS/SES',
+            metricName,
+            statistic: 'Maximum',
+            period: Duration.hours(1),
+          }),
+          threshold,
+          comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+        });
+      }
     }
   }
 

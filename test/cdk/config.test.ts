@@ -23,8 +23,12 @@ describe('configuration', () => {
       confidenceThreshold: 0.65,
       searchBackend: 'embedded',
       stackPrefix: 'SupportMax',
+      maxInputTokensPerQuery: 3000,
+      auditRetentionDays: 2557,
     });
     expect(config.alarmEmail).toBeUndefined();
+    expect(config.email).toBeUndefined();
+    expect(config.customerTokenSecretName).toBeUndefined();
   });
 
   it('takes account and region from CDK_DEFAULT_* when the context leaves them unset', () => {
@@ -259,5 +263,88 @@ describe('configuration', () => {
     // Assess
     expect(config.crm).toEqual({ backend: 'salesforce', salesforceSecretName: 'supportmax/salesforce' });
     expect(config.triage).toEqual({ slaTimeScale: 0.5, slaFirstResponseMinutes: { P2: { basic: 60 } } });
+  });
+
+  it('derives the support address from the e-mail domain and the domain from the address', () => {
+    // Act
+    const fromDomain = parseConfig({
+      context: { ...CDK_JSON_CONFIG, email: { domain: 'Example.com' } },
+      env: {},
+    });
+    const fromAddress = parseConfig({
+      context: { ...CDK_JSON_CONFIG, email: '{"supportAddress":"help@support.example.org"}' },
+      env: {},
+    });
+
+    // Assess
+    expect(fromDomain.email).toEqual({
+      domain: 'example.com',
+      supportAddress: 'support@example.com',
+      inboundRetentionDays: 90,
+    });
+    expect(fromAddress.email).toMatchObject({
+      domain: 'support.example.org',
+      supportAddress: 'help@support.example.org',
+    });
+  });
+
+  it('refuses an e-mail channel without an address, or with an address outside its domain', () => {
+    // Prepare
+    const email = (value: unknown) => () =>
+      parseConfig({ context: { ...CDK_JSON_CONFIG, email: value }, env: {} });
+
+    // Act
+    const empty = messageOf(email({}));
+    const elsewhere = messageOf(email({ domain: 'example.com', supportAddress: 'help@example.org' }));
+    const notADomain = messageOf(email({ domain: 'localhost' }));
+    const unknownKey = messageOf(email({ domain: 'example.com', replyTo: 'x@example.com' }));
+
+    // Assess
+    expect(empty).toContain('email: needs domain or supportAddress');
+    expect(elsewhere).toContain('email.supportAddress: must be an address of email.domain example.com');
+    expect(notADomain).toContain('email.domain: must be a domain name');
+    expect(unknownKey).toContain("Unrecognized key(s) in object: 'replyTo'");
+  });
+
+  it('validates the token budget, the audit retention and the customer-token secret name', () => {
+    // Prepare
+    const withKeys = (extra: Record<string, unknown>) => () =>
+      parseConfig({ context: { ...CDK_JSON_CONFIG, ...extra }, env: {} });
+
+    // Act
+    const budget = parseConfig({
+      context: { ...CDK_JSON_CONFIG, maxInputTokensPerQuery: '4000', auditRetentionDays: '365' },
+      env: {},
+    });
+    const zeroBudget = messageOf(withKeys({ maxInputTokensPerQuery: 0 }));
+    const fractionalBudget = messageOf(withKeys({ maxInputTokensPerQuery: 1.5 }));
+    const noRetention = messageOf(withKeys({ auditRetentionDays: 0 }));
+    const badSecret = messageOf(withKeys({ customerTokenSecretName: 'has spaces' }));
+
+    // Assess
+    expect(budget).toMatchObject({ maxInputTokensPerQuery: 4000, auditRetentionDays: 365 });
+    expect(zeroBudget).toContain('maxInputTokensPerQuery: must be a positive number of tokens');
+    expect(fractionalBudget).toContain('maxInputTokensPerQuery: must be a whole number of tokens');
+    expect(noRetention).toContain('auditRetentionDays: must be at least 1 day');
+    expect(badSecret).toContain('customerTokenSecretName: must be a Secrets Manager secret name');
+  });
+
+  it('takes single e-mail settings from -c supportmax.email.<subkey>', () => {
+    // Prepare
+    const context: Record<string, unknown> = {
+      supportmax: CDK_JSON_CONFIG,
+      'supportmax.email.supportAddress': 'help@example.com',
+      'supportmax.email.inboundRetentionDays': '30',
+    };
+
+    // Act
+    const config = configFromContext((key) => context[key], {});
+
+    // Assess
+    expect(config.email).toEqual({
+      domain: 'example.com',
+      supportAddress: 'help@example.com',
+      inboundRetentionDays: 30,
+    });
   });
 });

@@ -6,14 +6,17 @@ import { Match, Template } from 'aws-cdk-lib/assertions';
 import { RestApi } from 'aws-cdk-lib/aws-apigateway';
 import { Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import { Key } from 'aws-cdk-lib/aws-kms';
+import { Bucket } from 'aws-cdk-lib/aws-s3';
 import { Queue } from 'aws-cdk-lib/aws-sqs';
 import { StateMachine } from 'aws-cdk-lib/aws-stepfunctions';
 import { describe, expect, it } from 'vitest';
 import { TABLES } from '#adapters/tableDefinitions';
 import { AppFunction, SERVICE_NAME } from '../../lib/constructs/appFunction';
+import { AuditArchive } from '../../lib/constructs/auditArchive';
 import { modelPermissions } from '../../lib/constructs/bedrockAccess';
 import { ENGINE_ENVIRONMENT, EngineAssets } from '../../lib/constructs/engineAssets';
 import { KnowledgeBaseIndexer } from '../../lib/constructs/knowledgeBaseIndexer';
+import { PackageLayer } from '../../lib/constructs/packageLayer';
 import { SupportTables } from '../../lib/constructs/supportTables';
 import { VectorCollection } from '../../lib/constructs/vectorCollection';
 import { ObservabilityStack, P1_FIRST_RESPONSE_ALARM_SECONDS } from '../../lib/stacks/observabilityStack';
@@ -98,6 +101,49 @@ describe('AppFunction', () => {
     expect(tooSmall).toThrow('memorySize must be an integer in 128..10240 MB, got 64');
     expect(tooLong).toThrow('timeout must be within 1..900 s, got 960 s');
   });
+  it('attaches package layers and refuses more layers than Lambda allows', () => {
+    // Prepare
+    const stack = newStack();
+    const layers = ['nodemailer', 'zod', 'ws', 'stemmer', 'mailparser', 'jsforce'].map(
+      (name, i) => new PackageLayer(stack, `Packages${i}`, { packages: [name], description: name }),
+    );
+
+    // Act
+    new AppFunction(stack, 'Mailer', {
+      handler: 'api/cases',
+      description: 'cases',
+      packageLayers: [layers[0]!, layers[0]!],
+    });
+    const tooMany = () =>
+      new AppFunction(stack, 'Greedy', { handler: 'api/cases', description: 'x', packageLayers: layers });
+
+    // Assess
+    Template.fromStack(stack).hasResourceProperties('AWS::Lambda::Function', {
+      Layers: [{ Ref: Match.stringLikeRegexp('^Packages0Layer') }],
+    });
+    expect(tooMany).toThrow('Lambda allows 5 layers, got 6');
+  });
+});
+
+describe('PackageLayer', () => {
+  it('refuses names that are not npm packages, exclusions outside them and uninstalled packages', () => {
+    // Prepare
+    const stack = newStack();
+    let layers = 0;
+    const build = (packages: string[], exclude?: string[]) => () =>
+      new PackageLayer(stack, `Layer${layers++}`, { packages, exclude, description: 'x' });
+
+    // Assess
+    expect(build([])).toThrow('name at least one package');
+    expect(build(['../etc'])).toThrow('"../etc" is not an npm package name');
+    expect(build(['jsforce'], ['nodemailer/lib'])).toThrow(
+      'exclude "nodemailer/lib" is not a directory of jsforce',
+    );
+    expect(build(['jsforce'], ['jsforce/../x'])).toThrow('exclude "jsforce/../x"');
+    expect(build(['not-a-supportmax-dependency'])).toThrow(
+      'package not-a-supportmax-dependency is not installed',
+    );
+  });
 });
 
 describe('SupportTables', () => {
@@ -124,6 +170,25 @@ describe('SupportTables', () => {
     });
   });
 
+  it('keeps the audit table append-only: PutItem on the table alone, and no read-write grant', () => {
+    // Prepare
+    const stack = newStack();
+    const tables = new SupportTables(stack, 'Tables', { encryptionKey: new Key(stack, 'Key') });
+    const role = new Role(stack, 'Recorder', { assumedBy: new ServicePrincipal('lambda.amazonaws.com') });
+
+    // Act
+    tables.grant(role, 'append', 'audit');
+    const readWrite = () => tables.grant(role, 'readWrite', 'cases', 'audit');
+
+    // Assess
+    const statements = Template.fromStack(stack).findResources('AWS::IAM::Policy');
+    const text = JSON.stringify(statements);
+    expect(text).toContain('"Action":"dynamodb:PutItem"');
+    expect(text).not.toMatch(/UpdateItem|DeleteItem|BatchWriteItem|GetItem|\/index\//);
+    expect(text).toContain('kms:ViaService');
+    expect(readWrite).toThrow("audit is append-only; grant 'append' (PutItem) and 'read'");
+  });
+
   it('leaves out the local-only operator tables: on AWS, Cognito holds the operators', () => {
     // Prepare
     const stack = newStack();
@@ -136,6 +201,24 @@ describe('SupportTables', () => {
     Template.fromStack(stack).resourceCountIs('AWS::DynamoDB::Table', deployed.length);
     expect(deployed.length).toBeLessThan(Object.keys(TABLES).length);
     expect(() => tables.table('operatorSessions')).toThrow('local-only');
+  });
+});
+
+describe('AuditArchive', () => {
+  it('refuses a retention object lock cannot apply and a bucket name S3 would refuse', () => {
+    // Prepare
+    const stack = newStack();
+    const common = { encryptionKey: new Key(stack, 'Key'), accessLogsBucket: new Bucket(stack, 'Logs') };
+
+    // Act
+    const none = () =>
+      new AuditArchive(stack, 'A', { ...common, bucketName: 'audit-archive', retentionDays: 0 });
+    const badName = () =>
+      new AuditArchive(stack, 'B', { ...common, bucketName: 'Audit_Archive', retentionDays: 30 });
+
+    // Assess
+    expect(none).toThrow('retentionDays must be an integer in 1..36500, got 0');
+    expect(badName).toThrow('bucketName "Audit_Archive" is not a valid S3 bucket name');
   });
 });
 

@@ -14,7 +14,7 @@ import { TABLES } from '#adapters/tableDefinitions';
 import type { AppConfig } from '../../lib/config';
 import { END_WAIT_ACTIONS, ESCALATION_DEFINITION_PATH } from '../../lib/constructs/escalationWorkflow';
 import { type SynthesizedApp, synthSupportMax } from './synthApp';
-import { list, logicalId, type Statement, statementsOfRole, withAction } from './templateQueries';
+import { grantsOf as grantsOfRoles, list, logicalId, statementsOfRole, withAction } from './templateQueries';
 
 type Resource = { Type: string; Properties: Record<string, unknown> };
 type Variables = Record<string, unknown>;
@@ -61,24 +61,8 @@ const variablesOf = (stack: Stack, fn: IConstruct): Variables =>
 const roleOf = (fn: IConstruct) => (fn as IConstruct & { role: IConstruct }).role;
 
 /** Every role (stack id/logical id) whose policies allow `action`, with those statements. */
-function grantsOf(action: string): Map<string, Statement[]> {
-  const found = new Map<string, Statement[]>();
-  for (const stack of Object.values(synth.stacks) as Stack[]) {
-    const policies = synth.template(stack).findResources('AWS::IAM::Policy') as Record<string, Resource>;
-    for (const policy of Object.values(policies)) {
-      const statements = withAction(
-        (policy.Properties.PolicyDocument as { Statement: Statement[] }).Statement,
-        action,
-      );
-      if (statements.length === 0) continue;
-      for (const role of policy.Properties.Roles as { Ref: string }[]) {
-        const key = `${stack.node.id}/${role.Ref}`;
-        found.set(key, [...(found.get(key) ?? []), ...statements]);
-      }
-    }
-  }
-  return found;
-}
+const grantsOf = (action: string) =>
+  grantsOfRoles(Object.values(synth.stacks) as Stack[], synth.template, action);
 
 describe('escalation workflow', () => {
   it('runs escalation.asl.json as a Standard state machine with full, encrypted logging and tracing', () => {
@@ -161,7 +145,7 @@ describe('escalation workflow', () => {
     expect(statements.filter((s) => s.Resource !== '*')).toHaveLength(1);
   });
 
-  it('lets exactly the case-step, case API and chat message functions end waits, on this machine only', () => {
+  it('lets exactly the case-step, case API, chat message and GDPR functions end waits, on this machine only', () => {
     // Prepare
     const { workflow, api } = synth.stacks;
     const [machineId] = machineOf(synth.template(workflow));
@@ -190,6 +174,7 @@ describe('escalation workflow', () => {
       `Workflow/${logicalId(workflow, roleOf(workflow.escalationWorkflow.caseStep))}`,
       `Api/${logicalId(api, roleOf(api.cases))}`,
       `Api/${logicalId(api, roleOf(api.chat.message))}`,
+      `Api/${logicalId(api, roleOf(api.customers))}`,
     ].sort();
     expect([...success.keys()].sort()).toEqual(expected);
     expect([...failure.keys()].sort()).toEqual(expected);
@@ -223,13 +208,12 @@ describe('escalation workflow', () => {
     expect(variablesOf(workflow, intake).SALESFORCE_SECRET_ARN).toBeUndefined();
   });
 
-  it('gives the functions that reach Salesforce its secret name, backend and read access to that secret only', () => {
+  it('gives the functions that reach Salesforce (case step, CRM sync) its secret name, backend and read access to that secret only', () => {
     // Prepare
     const { workflow, api } = synth.stacks;
     const crmFunctions = [
       [workflow, workflow.escalationWorkflow.caseStep],
-      [api, api.cases],
-      [api, api.chat.message],
+      [workflow, workflow.crmSync],
     ] as const;
 
     // Act
@@ -253,6 +237,11 @@ describe('escalation workflow', () => {
     }
     // Salesforce holds the customers: nobody reads the customers table.
     expect(JSON.stringify([...grantsOf('dynamodb:GetItem').values()])).not.toContain('CustomersTable');
+    // Agent replies and closures reach the CRM through the CRM sync, not from the request handlers.
+    for (const fn of [api.cases, api.chat.message]) {
+      expect(variablesOf(api, fn).CRM_BACKEND).toBeUndefined();
+      expect(variablesOf(api, fn).SALESFORCE_SECRET_ARN).toBeUndefined();
+    }
   });
 
   it('gives the triaging functions the rule table and SLA settings, as the runtime parses them', () => {

@@ -3,7 +3,7 @@
  * guarantee (encryption, recovery, authorization, logging, least privilege), cdk-nag and bundle sizes.
  */
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
-import { createRequire } from 'node:module';
+import { builtinModules, createRequire } from 'node:module';
 import { join } from 'node:path';
 import { Annotations, Match, type Template } from 'aws-cdk-lib/assertions';
 import { AwsSolutionsChecks } from 'cdk-nag';
@@ -11,10 +11,13 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EVENT_ROUTES } from '#adapters/eventRoutes';
 import { TABLES } from '#adapters/tableDefinitions';
 import { ALL_METRIC_NAMES, METRIC_NAMESPACE } from '#core/metricNames';
+import { AUDIT_DENIED_OBJECT_ACTIONS } from '../../lib/constructs/auditArchive';
 import { ENGINE_ENVIRONMENT } from '../../lib/constructs/engineAssets';
+import { CRM_PACKAGES, DESK_PACKAGES } from '../../lib/constructs/packageLayer';
 import { TURN_DEFINITION_PATH } from '../../lib/constructs/turnWorkflow';
 import { DASHBOARD_METRIC_NAMES } from '../../lib/stacks/observabilityStack';
 import { type SynthesizedApp, synthSupportMax } from './synthApp';
+import { logicalId, statementsOfRole, withAction } from './templateQueries';
 
 type Resource = {
   Type: string;
@@ -113,6 +116,161 @@ describe('data stack', () => {
         ]),
       },
     });
+  });
+});
+
+describe('audit log', () => {
+  /** Every role statement (stack/policy id with it) whose resources name the audit table or its indexes. */
+  const auditTableStatements = () =>
+    allResources('AWS::IAM::Policy').flatMap(([id, policy]) =>
+      statementsOf(policy)
+        .filter((s) => JSON.stringify(s.Resource).includes('AuditTable'))
+        .map((statement) => ({ id, statement })),
+    );
+
+  it('locks every archive object in compliance mode for auditRetentionDays, encrypted, private and logged', () => {
+    // Prepare
+    const template = synth.template(synth.stacks.data);
+
+    // Assess
+    expect(synth.config.auditRetentionDays).toBe(2557);
+    template.hasResource('AWS::S3::Bucket', {
+      DeletionPolicy: 'Retain',
+      Properties: Match.objectLike({
+        BucketName: `supportmax-audit-${synth.config.account}-${synth.config.region}`,
+        ObjectLockEnabled: true,
+        ObjectLockConfiguration: {
+          ObjectLockEnabled: 'Enabled',
+          Rule: { DefaultRetention: { Mode: 'COMPLIANCE', Days: 2557 } },
+        },
+        VersioningConfiguration: { Status: 'Enabled' },
+        BucketEncryption: {
+          ServerSideEncryptionConfiguration: [
+            Match.objectLike({
+              BucketKeyEnabled: true,
+              ServerSideEncryptionByDefault: Match.objectLike({ SSEAlgorithm: 'aws:kms' }),
+            }),
+          ],
+        },
+        OwnershipControls: { Rules: [{ ObjectOwnership: 'BucketOwnerEnforced' }] },
+        PublicAccessBlockConfiguration: Match.objectLike({ BlockPublicPolicy: true }),
+        LoggingConfiguration: Match.objectLike({ LogFilePrefix: 'audit/' }),
+      }),
+    });
+  });
+
+  it("refuses deletes and retention changes of archive objects to every principal, in the bucket's policy", () => {
+    // Prepare
+    const template = synth.template(synth.stacks.data);
+    const [bucketId] = Object.entries(resourcesOf(template, 'AWS::S3::Bucket')).find(
+      ([, b]) => b.Properties?.ObjectLockEnabled,
+    )!;
+
+    // Act
+    const policy = Object.values(resourcesOf(template, 'AWS::S3::BucketPolicy')).find(
+      (p) => JSON.stringify(p.Properties?.Bucket) === JSON.stringify({ Ref: bucketId }),
+    )!;
+    const denies = statementsOf(policy).filter((s) => s.Effect === 'Deny' && !s.Condition);
+    const lockConfiguration = statementsOf(policy).find((s) =>
+      list(s.Action).includes('s3:PutBucketObjectLockConfiguration'),
+    )!;
+
+    // Assess
+    expect(denies).toHaveLength(1);
+    expect(list(denies[0]!.Action).sort()).toEqual([...AUDIT_DENIED_OBJECT_ACTIONS].sort());
+    expect(denies[0]).toMatchObject({ Principal: { AWS: '*' } });
+    expect(JSON.stringify(denies[0]!.Resource)).toContain('/*');
+    // The default retention changes through deployments (CloudFormation's role) only.
+    expect(lockConfiguration).toMatchObject({ Effect: 'Deny', Principal: { AWS: '*' } });
+    expect(JSON.stringify(lockConfiguration.Condition)).toMatch(/ArnNotLike.*cdk-\*-cfn-exec-role-\*/);
+  });
+
+  it('lets no role update, delete or batch-write audit items; only the recorder, case and GDPR APIs put them', () => {
+    // Act
+    const statements = auditTableStatements();
+    const actions = statements.flatMap(({ statement }) => list(statement.Action));
+    const puts = statements.filter(({ statement }) => list(statement.Action).includes('dynamodb:PutItem'));
+
+    // Assess
+    expect(actions).not.toContain('dynamodb:UpdateItem');
+    expect(actions).not.toContain('dynamodb:DeleteItem');
+    expect(actions).not.toContain('dynamodb:BatchWriteItem');
+    expect(actions.filter((a) => a.startsWith('dynamodb:PartiQL'))).toEqual([]);
+    expect(puts.map(({ id }) => id).sort()).toEqual([
+      expect.stringMatching(/^AuditRecorderRole/),
+      expect.stringMatching(/^CasesRole/),
+      expect.stringMatching(/^CustomersRole/),
+    ]);
+    for (const { statement } of puts) expect(statement.Action).toBe('dynamodb:PutItem');
+  });
+
+  it('gives the audit writers PutObject under audit/ only, and nobody deletes or re-times archive objects', () => {
+    // Prepare
+    const { workflow, api } = synth.stacks;
+    const archive = `supportmax-audit-${synth.config.account}-${synth.config.region}`;
+    const statements = allResources('AWS::IAM::Policy').flatMap(([id, policy]) =>
+      statementsOf(policy).map((statement) => ({ id, statement })),
+    );
+
+    // Act
+    const onArchive = statements.filter(({ statement }) =>
+      JSON.stringify(statement.Resource).includes(archive),
+    );
+    const objectActions = statements.flatMap(({ statement }) => list(statement.Action));
+    const variables = [workflow.auditRecorder, api.cases].map((fn) => {
+      const stack = fn === api.cases ? api : workflow;
+      return (
+        resourcesOf(synth.template(stack), 'AWS::Lambda::Function')[logicalId(stack, fn)]!.Properties as {
+          Environment: { Variables: Record<string, unknown> };
+        }
+      ).Environment.Variables;
+    });
+
+    // Assess
+    expect(onArchive.map(({ id }) => id).sort()).toEqual([
+      expect.stringMatching(/^AuditRecorderRole/),
+      expect.stringMatching(/^CasesRole/),
+      expect.stringMatching(/^CustomersRole/),
+    ]);
+    for (const { statement } of onArchive) {
+      expect(statement.Action).toBe('s3:PutObject');
+      expect(JSON.stringify(statement.Resource)).toContain(`:s3:::${archive}/audit/*`);
+    }
+    for (const action of objectActions) {
+      expect(action).not.toMatch(/^s3:(DeleteObject|PutObjectRetention|PutObjectLegalHold|BypassGovernance)/);
+      expect(action).not.toBe('s3:PutBucketObjectLockConfiguration');
+    }
+    for (const env of variables) {
+      expect(env).toMatchObject({ AUDIT_TABLE: expect.anything(), AUDIT_BUCKET: archive });
+    }
+  });
+
+  it('records the audit events and mirrors agent work into the CRM from their own functions', () => {
+    // Prepare
+    const { workflow } = synth.stacks;
+    const template = synth.template(workflow);
+    const targetOf = (rule: string) =>
+      Object.values(resourcesOf(template, 'AWS::Events::Rule')).find(
+        (r) =>
+          JSON.stringify(r.Properties?.EventPattern) ===
+          JSON.stringify(EVENT_ROUTES.find((route) => route.rule === rule)!.pattern),
+      )!.Properties?.Targets as { Arn: unknown }[];
+
+    // Act
+    const audit = targetOf('audit');
+    const crm = targetOf('crm-sync');
+
+    // Assess
+    expect(audit).toEqual([
+      expect.objectContaining({
+        Arn: { 'Fn::GetAtt': [logicalId(workflow, workflow.auditRecorder), 'Arn'] },
+      }),
+    ]);
+    expect(crm).toEqual([
+      expect.objectContaining({ Arn: { 'Fn::GetAtt': [logicalId(workflow, workflow.crmSync), 'Arn'] } }),
+    ]);
+    expect(workflow.auditRecorder.handlerModule).toBe('events/auditRecorder');
+    expect(workflow.crmSync.handlerModule).toBe('events/crmSync');
   });
 });
 
@@ -274,14 +432,44 @@ describe('WebSocket and API stacks', () => {
         { route: 'POST /api/cases/{caseId}/takeover', auth: 'COGNITO_USER_POOLS' },
         { route: 'POST /api/cases/{caseId}/reply', auth: 'COGNITO_USER_POOLS' },
         { route: 'POST /api/cases/{caseId}/resolve', auth: 'COGNITO_USER_POOLS' },
+        { route: 'GET /api/audit', auth: 'COGNITO_USER_POOLS' },
+        { route: 'GET /api/customers/{customerId}', auth: 'COGNITO_USER_POOLS' },
+        { route: 'DELETE /api/customers/{customerId}', auth: 'COGNITO_USER_POOLS' },
       ]),
     );
     expect(methods.filter((m) => m.auth === 'NONE').map((m) => m.route)).toEqual(['GET /api/health']);
+    // The audit day is required before the handler runs; limit and cursor are optional.
+    template.hasResourceProperties('AWS::ApiGateway::Method', {
+      HttpMethod: 'GET',
+      AuthorizationType: 'COGNITO_USER_POOLS',
+      AuthorizerId: Match.anyValue(),
+      RequestParameters: {
+        'method.request.querystring.day': true,
+        'method.request.querystring.limit': false,
+        'method.request.querystring.cursor': false,
+      },
+    });
     template.resourceCountIs('AWS::ApiGateway::Authorizer', 1);
     template.hasResourceProperties('AWS::ApiGateway::RequestValidator', {
       ValidateRequestBody: true,
       ValidateRequestParameters: true,
     });
+  });
+
+  it('lets the GDPR function find and delete customer records but never write them', () => {
+    // Prepare
+    const template = synth.template(synth.stacks.api);
+    const roleId = logicalId(synth.stacks.api, synth.stacks.api.customers.role!);
+
+    // Act
+    const statements = statementsOfRole(template, roleId);
+
+    // Assess
+    expect(withAction(statements, 'dynamodb:DeleteItem').length).toBeGreaterThan(0);
+    expect(withAction(statements, 'dynamodb:Query').length).toBeGreaterThan(0);
+    expect(withAction(statements, 'dynamodb:UpdateItem')).toEqual([]);
+    expect(withAction(statements, 's3:DeleteObject')).toEqual([]);
+    expect(withAction(statements, 'states:SendTaskSuccess').length).toBe(1);
   });
 
   it('logs, traces and throttles the REST stage and protects it with a WAF web ACL', () => {
@@ -434,6 +622,41 @@ describe('workflow stack', () => {
     expect(Object.keys(notifierEnv).filter((name) => /^(TEAM_|SES_|CONSOLE_)/.test(name))).toEqual([]);
   });
 
+  it('gives the answer stage its prompt budget, maxInputTokensPerQuery (3000 by default)', () => {
+    // Prepare
+    const { workflow } = synth.stacks;
+
+    // Act
+    const fn = resourcesOf(synth.template(workflow), 'AWS::Lambda::Function')[
+      logicalId(workflow, workflow.turns.answer)
+    ]!;
+
+    // Assess
+    expect(synth.config.maxInputTokensPerQuery).toBe(3000);
+    expect(fn.Properties).toMatchObject({
+      Environment: { Variables: expect.objectContaining({ MAX_INPUT_TOKENS_PER_QUERY: '3000' }) },
+    });
+  });
+
+  it('creates no e-mail resources and mails from no handler while the e-mail channel is not configured', () => {
+    // Act
+    const types = [...templates.values()].flatMap((t) =>
+      Object.values(t.toJSON().Resources as Record<string, Resource>).map((r) => r.Type),
+    );
+    const variables = allResources('AWS::Lambda::Function').map(([, fn]) =>
+      JSON.stringify((fn.Properties as { Environment?: unknown }).Environment ?? {}),
+    );
+
+    // Assess
+    expect(synth.config.email).toBeUndefined();
+    expect(synth.stacks.email).toBeUndefined();
+    expect(types.filter((type) => type.startsWith('AWS::SES::'))).toEqual([]);
+    expect(synth.stacks.workflow.emailIntake).toBeUndefined();
+    for (const env of variables) {
+      expect(env).not.toMatch(/EMAIL_THREADS_TABLE|SUPPORT_EMAIL_ADDRESS|SES_CONFIGURATION_SET/);
+    }
+  });
+
   it('invokes only the four agent functions from the state machine, without version wildcards', () => {
     // Prepare
     const workflow = synth.stacks.workflow;
@@ -476,9 +699,20 @@ describe('workflow stack', () => {
   it('routes every EVENT_ROUTES entry to its consumer with retries and a dead-letter queue', () => {
     // Prepare
     const template = synth.template(synth.stacks.workflow);
+    const queues = Object.keys(resourcesOf(template, 'AWS::SQS::Queue'));
 
     // Act
     const rules = Object.values(resourcesOf(template, 'AWS::Events::Rule'));
+    const invokeConfigs = Object.values(resourcesOf(template, 'AWS::Lambda::EventInvokeConfig')).map(
+      (c) => c.Properties as { FunctionName: { Ref: string }; DestinationConfig: unknown },
+    );
+    const consumers = new Set(
+      rules.flatMap((r) =>
+        (r.Properties?.Targets as { Arn: { 'Fn::GetAtt': [string, string] } }[]).map(
+          (t) => t.Arn['Fn::GetAtt'][0],
+        ),
+      ),
+    );
 
     // Assess
     expect(rules).toHaveLength(EVENT_ROUTES.length);
@@ -492,6 +726,16 @@ describe('workflow stack', () => {
           }),
         ],
       });
+    }
+    // EventBridge invokes asynchronously: the consumers' own failures reach a dead-letter queue too.
+    expect(invokeConfigs.map((c) => c.FunctionName.Ref).sort()).toEqual([...consumers].sort());
+    for (const config of invokeConfigs) {
+      const destination = JSON.stringify(config.DestinationConfig);
+      expect(
+        queues.some((queue) =>
+          destination.includes(`{"OnFailure":{"Destination":{"Fn::GetAtt":["${queue}","Arn"]}}}`),
+        ),
+      ).toBe(true);
     }
   });
 
@@ -659,7 +903,7 @@ describe('observability stack', () => {
   });
 });
 
-describe('cdk-nag and bundles', () => {
+describe('cdk-nag, bundles and layers', () => {
   it('passes the AWS Solutions checks with no unacknowledged finding', () => {
     // Act
     const report = new AwsSolutionsChecks().validateScope(synth.app);
@@ -691,8 +935,56 @@ describe('cdk-nag and bundles', () => {
     }));
 
     // Assess
-    expect(bundles).toHaveLength(16);
+    expect(bundles).toHaveLength(20);
     for (const bundle of bundles) expect(bundle.size, bundle.id).toBeLessThan(1024 * 1024);
+  });
+
+  it("imports at start only packages the Lambda runtime or the function's own layers provide", () => {
+    // Prepare: the packages each layer puts under nodejs/node_modules
+    const layerPackages = new Map(
+      [...templates.values()].flatMap((t) =>
+        Object.entries(resourcesOf(t, 'AWS::Lambda::LayerVersion')).map(([id, layer]) => {
+          const root = join(synth.outdir, layer.Metadata!['aws:asset:path']!, 'nodejs', 'node_modules');
+          return [id, (name: string) => existsSync(join(root, name, 'package.json'))] as const;
+        }),
+      ),
+    );
+    const builtins = new Set([...builtinModules, ...builtinModules.map((m) => `node:${m}`)]);
+    const packageOf = (specifier: string) =>
+      specifier
+        .split('/')
+        .slice(0, specifier.startsWith('@') ? 2 : 1)
+        .join('/');
+
+    // Act: static imports (ESM `import … from "x"` and `import "x"`) fail the cold start if unresolved
+    const unresolved = appFunctions().flatMap(([id, fn]) => {
+      const code = readFileSync(join(synth.outdir, fn.Metadata!['aws:asset:path']!, 'index.mjs'), 'utf8');
+      const layers = ((fn.Properties?.Layers as { Ref: string }[] | undefined) ?? []).map(
+        (layer) => layerPackages.get(layer.Ref)!,
+      );
+      const imported = [...code.matchAll(/\bimport\s*(?:[\w$*{}\s,]+?from\s*)?["']([^"']+)["']/g)]
+        .map((m) => m[1]!)
+        .filter((specifier) => !builtins.has(specifier) && !specifier.startsWith('@aws-sdk/'));
+      return imported
+        .filter((specifier) => !layers.some((provides) => provides(packageOf(specifier))))
+        .map((specifier) => `${id}: ${specifier}`);
+    });
+    const importers = (pkg: string) =>
+      appFunctions().filter(([, fn]) =>
+        readFileSync(join(synth.outdir, fn.Metadata!['aws:asset:path']!, 'index.mjs'), 'utf8').includes(
+          `from"${pkg}"`,
+        ),
+      );
+
+    // Assess
+    expect(unresolved).toEqual([]);
+    // jsforce is loaded by the CRM functions only: the case step and the CRM sync (and e-mail intake).
+    expect(
+      importers(CRM_PACKAGES[0]!)
+        .map(([id]) => id)
+        .sort(),
+    ).toEqual([expect.stringMatching(/^CrmSync/), expect.stringMatching(/^EscalationWorkflowCaseStep/)]);
+    expect(importers(DESK_PACKAGES[0]!).length).toBeGreaterThan(10);
   });
 
   it('bundles each handler as minified ESM with the require banner, a source map and the SDK left out', () => {
@@ -712,9 +1004,36 @@ describe('cdk-nag and bundles', () => {
     }
   });
 
+  it('ships jsforce without its browser bundles in the CRM layer and nodemailer in the desk layer', () => {
+    // Prepare
+    const layers = Object.entries(
+      resourcesOf(synth.template(synth.stacks.workflow), 'AWS::Lambda::LayerVersion'),
+    );
+    const rootOf = (prefix: string) =>
+      join(
+        synth.outdir,
+        layers.find(([id]) => id.startsWith(prefix))![1].Metadata!['aws:asset:path']!,
+        'nodejs',
+        'node_modules',
+      );
+
+    // Act
+    const crm = rootOf('CrmPackages');
+    const desk = rootOf('DeskPackages');
+
+    // Assess
+    expect(existsSync(join(crm, 'jsforce', 'lib', 'connection.js'))).toBe(true);
+    expect(existsSync(join(crm, 'jsforce', 'dist'))).toBe(false);
+    expect(existsSync(join(crm, 'jsforce', 'browser'))).toBe(false);
+    expect(existsSync(join(crm, '@types'))).toBe(false);
+    expect(readdirSync(desk)).toEqual(['nodemailer']);
+  });
+
   it('puts models, the KB and the embedding packages where the engine functions look for them', () => {
     // Prepare
-    const [, layer] = allResources('AWS::Lambda::LayerVersion')[0]!;
+    const [, layer] = allResources('AWS::Lambda::LayerVersion').find(([id]) =>
+      id.startsWith('EngineAssets'),
+    )!;
     const root = join(synth.outdir, layer.Metadata!['aws:asset:path']!);
     const atOpt = (path: string) => join(root, path.replace(/^\/opt\//, ''));
 

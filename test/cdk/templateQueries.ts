@@ -25,3 +25,27 @@ export const statementsOfRole = (template: Template, roleId: string): Statement[
 
 export const withAction = (statements: Statement[], action: string) =>
   statements.filter((s) => list(s.Action).includes(action));
+
+/** Every role (`<stack id>/<role logical id>`) whose policies allow `action`, with those statements. */
+export function grantsOf(
+  stacks: readonly Stack[],
+  template: (stack: Stack) => Template,
+  action: string,
+): Map<string, Statement[]> {
+  const found = new Map<string, Statement[]>();
+  for (const stack of stacks) {
+    const policies = template(stack).findResources('AWS::IAM::Policy') as Record<string, PolicyResource>;
+    for (const policy of Object.values(policies)) {
+      const statements = withAction(
+        (policy.Properties.PolicyDocument as { Statement: Statement[] }).Statement,
+        action,
+      );
+      if (statements.length === 0) continue;
+      for (const role of policy.Properties.Roles as { Ref: string }[]) {
+        const key = `${stack.node.id}/${role.Ref}`;
+        found.set(key, [...(found.get(key) ?? []), ...statements]);
+      }
+    }
+  }
+  return found;
+}

@@ -163,6 +163,34 @@ describe('operator sign-in, roles and customer tokens in the local face', () => 
     expect(operators.body.operators.map((o: Json) => o.username)).not.toContain('mallory');
   });
 
+  it('accepts a Bearer session token or HTTP Basic credentials from API clients, without CSRF', async () => {
+    // Prepare
+    const token = admin.cookie.split('=')[1]!;
+
+    // Act
+    const listed = await call('/api/cases', { headers: { authorization: `Bearer ${token}` } });
+    const forged = await call('/api/cases', { headers: { authorization: `Bearer ${'A'.repeat(43)}` } });
+    const post = await call('/api/cases/CS-ABCD1234/resolve', {
+      method: 'POST',
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+      body: '{}',
+    });
+
+    const basic = (password: string) =>
+      call('/api/metrics?window=1h', {
+        headers: { authorization: `Basic ${Buffer.from(`admin:${password}`).toString('base64')}` },
+      });
+    const basicOk = await basic(TEST_ADMIN_PASSWORD);
+    const basicWrong = await basic('not-the-password');
+
+    // Assess
+    expect(listed.status).toBe(200);
+    expect(forged.status).toBe(401);
+    expect(post.status).toBe(404);
+    expect(basicOk.status).toBe(200);
+    expect(basicWrong.status).toBe(401);
+  });
+
   it('lets the admin create an agent, who works cases but may not manage operators or read metrics', async () => {
     // Act
     const created = await call('/api/operators', {

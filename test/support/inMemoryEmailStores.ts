@@ -3,8 +3,9 @@
  * (lambdas/adapters/dynamoEmailStore.ts): claims with leases, first Message-ID link wins, an older inbound
  * never replaces a newer last inbound; plus a recording EmailSender. Test-only.
  */
+import type { EmailThreadRecords } from '#core/customerData';
 import type { EmailLog, EmailThreadContext, EmailThreadStore, InboundClaim } from '#core/emailChannel';
-import type { EmailSender, OutboundEmail } from '#core/emailThreading';
+import { type EmailSender, normaliseMessageId, type OutboundEmail } from '#core/emailThreading';
 
 const copy = <T>(value: T): T => structuredClone(value);
 
@@ -40,7 +41,7 @@ export class InMemoryEmailLog implements EmailLog {
   }
 }
 
-export class InMemoryEmailThreadStore implements EmailThreadStore {
+export class InMemoryEmailThreadStore implements EmailThreadStore, EmailThreadRecords {
   private readonly messages = new Map<string, string>();
   private readonly cases = new Map<string, string>();
   private readonly last = new Map<string, EmailThreadContext>();
@@ -70,6 +71,21 @@ export class InMemoryEmailThreadStore implements EmailThreadStore {
     const current = this.last.get(context.conversationId);
     if (!current || current.receivedAt <= context.receivedAt)
       this.last.set(context.conversationId, copy(context));
+  }
+
+  /** Like DynamoEmailStore: case links, the context's Message-ID links (this conversation's only), the context. */
+  async eraseThread(conversationId: string, caseIds: readonly string[]) {
+    const context = this.last.get(conversationId);
+    let erased = 0;
+    for (const caseId of caseIds) {
+      if (this.cases.get(caseId) === conversationId && this.cases.delete(caseId)) erased++;
+    }
+    for (const id of [context?.messageId, context?.inReplyTo, ...(context?.references ?? [])]) {
+      const key = normaliseMessageId(id);
+      if (key && this.messages.get(key) === conversationId && this.messages.delete(key)) erased++;
+    }
+    if (this.last.delete(conversationId)) erased++;
+    return erased;
   }
 }
 

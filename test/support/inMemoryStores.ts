@@ -125,6 +125,30 @@ export class InMemoryConversationStore implements ConversationStore {
       .map(copy)
       .sort((a, b) => a.createdAt.localeCompare(b.createdAt) || a.messageId.localeCompare(b.messageId));
   }
+
+  async replaceMessageText(conversationId: string, messageId: string, text: string) {
+    const messages = this.messages.get(conversationId);
+    const message = messages?.get(messageId);
+    if (messages && message) messages.set(messageId, { ...message, text });
+  }
+
+  async listByCustomer(customerId: string) {
+    return [...this.conversations.values()]
+      .filter((c) => c.customerId === customerId)
+      .map(copy)
+      .sort((a, b) => a.createdAt.localeCompare(b.createdAt));
+  }
+
+  async deleteConversation(conversationId: string) {
+    const messages = this.messages.get(conversationId)?.size ?? 0;
+    this.messages.delete(conversationId);
+    return { conversation: this.conversations.delete(conversationId), messages };
+  }
+
+  /** Whether any message of the conversation is stored (for asserting erasures). */
+  hasMessages(conversationId: string): boolean {
+    return (this.messages.get(conversationId)?.size ?? 0) > 0;
+  }
 }
 
 export class InMemoryCaseStore implements CaseStore {
@@ -154,6 +178,17 @@ export class InMemoryCaseStore implements CaseStore {
     expectedStatus?: readonly CaseStatus[],
   ) {
     return conditionalUpdate(this.cases, caseId, changes, expectedStatus, 'case');
+  }
+
+  async listByConversation(conversationId: string) {
+    return [...this.cases.values()]
+      .filter((c) => c.conversationId === conversationId)
+      .map(copy)
+      .sort((a, b) => a.createdAt.localeCompare(b.createdAt));
+  }
+
+  async deleteCase(caseId: string) {
+    return this.cases.delete(caseId);
   }
 
   async markFirstResponse(caseId: string, at: string) {

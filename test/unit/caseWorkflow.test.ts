@@ -251,6 +251,27 @@ describe('CaseWorkflow', () => {
     expect(step).toEqual({ caseId, done: true });
   });
 
+  it("ends every step quietly for a case erased at the customer's request", async () => {
+    // Prepare
+    const { workflow, cases, callbacks, caseId } = await fixture();
+    await cases.deleteCase(caseId);
+
+    // Act
+    const prepared = await workflow.prepare(caseId);
+    await workflow.registerWait(caseId, 'token-erased');
+    const breached = await workflow.slaBreached(caseId);
+    const finished = await workflow.finish(caseId, 'abandoned');
+
+    // Assess
+    expect([prepared, breached]).toEqual([
+      { caseId, done: true },
+      { caseId, done: true },
+    ]);
+    expect(callbacks.sent).toEqual([{ token: 'token-erased', output: { outcome: 'abandoned' } }]);
+    expect(finished).toEqual({ caseId, outcome: 'abandoned' });
+    expect(await cases.getCase(caseId)).toBeUndefined();
+  });
+
   it('renders the handoff packet for a CRM description', async () => {
     // Prepare
     const { workflow, cases, caseId } = await fixture({ customerId: 'CUST-1001' });

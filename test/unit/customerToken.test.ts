@@ -34,7 +34,31 @@ describe('customer tokens', () => {
     const identity = verifyCustomerToken(token, SECRET, NOW);
 
     // Assess
-    expect(identity).toEqual({ customerId: 'cust-42', email: 'ana@example.com', name: 'Ana' });
+    expect(identity).toEqual({
+      customerId: 'cust-42',
+      email: 'ana@example.com',
+      name: 'Ana',
+      consent: true,
+    });
+  });
+
+  it('reads transcript_consent: false as no consent, an absent claim as consent, and refuses a non-boolean', () => {
+    // Prepare
+    const token = (claims: object) =>
+      forged({ alg: 'HS256', typ: 'JWT' }, { sub: 'cust-42', exp: nowSeconds + 600, ...claims });
+
+    // Act
+    const refused = verifyCustomerToken(token({ transcript_consent: false }), SECRET, NOW);
+    const given = verifyCustomerToken(token({ transcript_consent: true }), SECRET, NOW);
+    const absent = verifyCustomerToken(token({}), SECRET, NOW);
+    const text = failure(() => verifyCustomerToken(token({ transcript_consent: 'false' }), SECRET, NOW));
+
+    // Assess
+    expect([refused.consent, given.consent, absent.consent]).toEqual([false, true, true]);
+    expect(text).toEqual({
+      name: 'InvalidCustomerTokenError',
+      message: 'transcript_consent is not a boolean',
+    });
   });
 
   it('rejects alg none and any algorithm but HS256', () => {

@@ -11,6 +11,7 @@ import { ids, SupportDesk, type SupportDeskDependencies, type TurnInput } from '
 import {
   type CaseRecord,
   type ConversationStatus,
+  ERASED_WITHOUT_CONSENT,
   NotFoundError,
   StateConflictError,
 } from '#core/supportRecords';
@@ -921,5 +922,102 @@ describe('SupportDesk and signed-in customers', () => {
     });
     expect(intruder).toMatchObject({ kind: 'rejected', code: 'UnknownConversation' });
     expect(anonymous).toMatchObject({ kind: 'rejected', code: 'UnknownConversation' });
+  });
+});
+
+describe('SupportDesk and transcript consent', () => {
+  const CARD_TEXT = 'I was charged twice on card 4111 1111 1111 1111, mail me at ana@example.com';
+
+  it('stores the messages of a customer who refused transcript consent with their PII masked', async () => {
+    // Prepare
+    const f = deskFixture();
+    await f.desk.customerConnected('conn-1', undefined, {
+      customerId: 'CUST-1001',
+      consentToStoreTranscripts: false,
+    });
+    await f.desk.customerConnected('conn-2', undefined, { customerId: 'CUST-2001' });
+
+    // Act
+    const refused = await f.customerSays('conn-1', CARD_TEXT);
+    const given = await f.customerSays('conn-2', CARD_TEXT);
+
+    // Assess
+    expect(await f.connections.getConnection('conn-1')).toMatchObject({ consentToStoreTranscripts: false });
+    expect(await f.conversations.getConversation(refused.conversationId)).toMatchObject({
+      customerId: 'CUST-1001',
+      consentToStoreTranscripts: false,
+    });
+    const [masked] = await f.conversations.listMessages(refused.conversationId);
+    expect(masked?.text).not.toContain('4111');
+    expect(masked?.text).not.toContain('ana@example.com');
+    expect(masked?.text).toContain('charged twice');
+    expect(await f.conversations.getConversation(given.conversationId)).not.toHaveProperty(
+      'consentToStoreTranscripts',
+    );
+    expect((await f.conversations.listMessages(given.conversationId))[0]?.text).toBe(CARD_TEXT);
+  });
+
+  it('erases every message text of a conversation without consent when its case is resolved, keeping the records', async () => {
+    // Prepare
+    const f = deskFixture();
+    await f.desk.customerConnected('conn-1', undefined, {
+      customerId: 'CUST-1001',
+      consentToStoreTranscripts: false,
+    });
+    const turn = await f.customerSays('conn-1', CARD_TEXT);
+    const { caseId } = await f.escalate(turn);
+    await f.desk.takeOver(caseId, 'Dana');
+    await f.desk.agentReply(caseId, 'Dana', 'Hi Ana, I can see the double charge.');
+    const before = await f.conversations.listMessages(turn.conversationId);
+
+    // Act
+    await f.desk.resolveCase(caseId);
+
+    // Assess
+    const after = await f.conversations.listMessages(turn.conversationId);
+    expect(after.map((m) => m.messageId)).toEqual(before.map((m) => m.messageId));
+    expect(after.map((m) => m.role).sort()).toEqual(['agent', 'customer', 'system']);
+    expect(new Set(after.map((m) => m.text))).toEqual(new Set([ERASED_WITHOUT_CONSENT]));
+    expect(await f.cases.getCase(caseId)).toMatchObject({ status: 'resolved' });
+  });
+
+  it('erases the transcript of a bot-answered conversation without consent once it is resolved by automation', async () => {
+    // Prepare
+    const f = deskFixture();
+    await f.desk.customerConnected('conn-1', undefined, {
+      customerId: 'CUST-1001',
+      consentToStoreTranscripts: false,
+    });
+    const turn = await f.customerSays('conn-1', CARD_TEXT);
+    await f.desk.answerTurn(
+      stubEngine(f.clock).engine,
+      turn,
+      classifiedAs('billing_question'),
+      retrievalWith({ escalate: false }, 0.9),
+    );
+
+    // Act
+    await f.desk.customerDisconnected('conn-1');
+
+    // Assess
+    const after = await f.conversations.listMessages(turn.conversationId);
+    expect(after.map((m) => m.role)).toEqual(['customer', 'assistant']);
+    expect(after.every((m) => m.text === ERASED_WITHOUT_CONSENT)).toBe(true);
+  });
+
+  it('keeps the transcript of a resolved conversation whose customer consented', async () => {
+    // Prepare
+    const f = deskFixture();
+    await f.desk.customerConnected('conn-1', undefined, { customerId: 'CUST-2001' });
+    const turn = await f.customerSays('conn-1', CARD_TEXT);
+    const { caseId } = await f.escalate(turn);
+    await f.desk.takeOver(caseId, 'Dana');
+
+    // Act
+    await f.desk.resolveCase(caseId);
+
+    // Assess
+    const [customerMessage] = await f.conversations.listMessages(turn.conversationId);
+    expect(customerMessage?.text).toBe(CARD_TEXT);
   });
 });

@@ -1,14 +1,23 @@
 /**
  * Lambda REQUEST authorizer for the local face's operator routes and operator WebSocket connections: the
- * `supportmax_session` cookie must name a live session (else "Unauthorized", which API Gateway turns into
- * 401); state-changing methods must echo the session's CSRF token in `x-csrf-token`, a WebSocket $connect
+ * `supportmax_session` cookie (or, for API clients, `Authorization: Bearer <the same token>` or HTTP Basic with
+ * the operator's username and password) must name a live
+ * session (else "Unauthorized", which API Gateway turns into 401); state-changing methods with the cookie must
+ * echo the session's CSRF token in `x-csrf-token`, a WebSocket $connect
  * must come from our own origin, and while a password change is pending only the /api/auth routes are open
  * (else Deny, 403). Allow carries `{ username, roles: 'agent,supervisor', passwordChangeRequired }`.
  */
 import type { APIGatewayAuthorizerResult, Context } from 'aws-lambda';
 import { csrfTokenMatches } from '#core/operatorAuth';
 import { instrumented } from '../shared/middleware';
-import { CSRF_HEADER, headerOf, operatorAuth, sessionTokenOf } from '../shared/operatorSessions';
+import {
+  basicCredentialsOf,
+  bearerTokenOf,
+  CSRF_HEADER,
+  headerOf,
+  operatorAuth,
+  sessionTokenOf,
+} from '../shared/operatorSessions';
 
 /** The REST authorizer event and the WebSocket $connect one (which has no httpMethod or resource). */
 export interface SessionAuthorizerEvent {
@@ -34,7 +43,16 @@ const policy = (effect: 'Allow' | 'Deny', principalId: string, methodArn: string
 
 export const handler = instrumented(
   async (event: SessionAuthorizerEvent, _context: Context): Promise<APIGatewayAuthorizerResult> => {
-    const session = await operatorAuth().validateSession(sessionTokenOf(event.headers));
+    const cookieToken = sessionTokenOf(event.headers);
+    const bearer = cookieToken ? undefined : bearerTokenOf(event.headers);
+    const basic = cookieToken || bearer ? undefined : basicCredentialsOf(event.headers);
+    // Bearer and Basic credentials are never attached by a browser on its own: no CSRF check for them.
+    const apiClient = bearer !== undefined || basic !== undefined;
+    const session = basic
+      ? await operatorAuth()
+          .authenticate(basic.username, basic.password)
+          .catch(() => undefined)
+      : await operatorAuth().validateSession(cookieToken ?? bearer);
     // API Gateway's contract: this exact message means 401.
     if (!session) throw new Error('Unauthorized');
     const deny = (reason: string) => ({
@@ -48,8 +66,9 @@ export const handler = instrumented(
       if (origin !== undefined && hostOf(origin) !== headerOf(event.headers, 'host')?.toLowerCase()) {
         return deny('cross-origin WebSocket connections are not allowed');
       }
-    } else if (!SAFE_METHODS.has(event.httpMethod!.toUpperCase())) {
-      if (!csrfTokenMatches(session.csrfToken, headerOf(event.headers, CSRF_HEADER))) {
+    } else if (!apiClient && !SAFE_METHODS.has(event.httpMethod!.toUpperCase())) {
+      const expected = 'csrfToken' in session ? String(session.csrfToken) : '';
+      if (!csrfTokenMatches(expected, headerOf(event.headers, CSRF_HEADER))) {
         return deny('missing or invalid x-csrf-token header');
       }
     }

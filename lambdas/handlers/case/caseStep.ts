@@ -7,8 +7,8 @@
  */
 import type { Context } from 'aws-lambda';
 import { z } from 'zod';
-import { instrumented } from '../shared/middleware';
 import { caseWorkflow } from '../shared/crmRuntime';
+import { instrumented } from '../shared/middleware';
 
 const caseId = z.string().regex(/^CS-[A-Z0-9]{4,16}$/, 'must be a case id like CS-1A2B3C4D');
 

@@ -1,7 +1,8 @@
 /**
  * EventBridge target: mirrors agents' work into the external CRM (Salesforce): replies become CaseComments,
  * resolutions and abandonments close the Case. Asynchronous on purpose: a slow or unavailable CRM never
- * holds up an agent; failures are retried by EventBridge, then dead-lettered (and alarmed).
+ * holds up an agent; a failed invocation is retried (Lambda's asynchronous retries), then dead-lettered and
+ * alarmed.
  */
 import type { Context, EventBridgeEvent } from 'aws-lambda';
 import type { DomainEvent } from '#core/domainEvents';

@@ -9,10 +9,10 @@ import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import type { Context, S3Event, SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { z } from 'zod';
 import { InvalidEmailError, parseInboundEmail } from '#adapters/mimeParser';
+import { emailIntakeChannel } from '../shared/crmRuntime';
 import { numberEnv } from '../shared/env';
 import { instrumented } from '../shared/middleware';
 import { logger } from '../shared/powertools';
-import { emailIntakeChannel } from '../shared/crmRuntime';
 
 const s3Notification = z.object({
   Records: z

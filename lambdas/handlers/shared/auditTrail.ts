@@ -16,6 +16,8 @@ import {
   type AuditLog,
   type AuditReader,
   auditTrail,
+  type CustomerDataDetails,
+  customerDataEntry,
   type OperatorAction,
   operatorActionEntry,
   redactAuditEntry,
@@ -79,6 +81,36 @@ export async function recordOperatorAction(
   try {
     await auditLog().append([entry]);
   } catch (error) {
+    logger.error('audit entry not recorded', { auditEntry: redactAuditEntry(entry), error: error as Error });
+    metrics.addMetric(METRICS.errors, MetricUnit.Count, 1);
+  }
+}
+
+/**
+ * Records an export or erasure of a customer's data under the signed-in operator. With `mustRecord` (an
+ * export: nobody reads personal data unaccounted) a failed write fails the request; otherwise (an erasure
+ * that has happened) it is logged with the redacted entry and counted, like recordOperatorAction.
+ */
+export async function recordCustomerDataAccess(
+  event: Pick<APIGatewayProxyEvent, 'requestContext'>,
+  operator: Operator,
+  access: {
+    readonly operation: CustomerDataDetails['operation'];
+    readonly customerId: string;
+    readonly counts?: Readonly<Record<string, number>>;
+  },
+  options: { readonly mustRecord?: boolean } = {},
+): Promise<void> {
+  const entry = customerDataEntry({
+    requestId: event.requestContext?.requestId || crypto.randomUUID(),
+    at: new Date(domainClock.now()).toISOString(),
+    operator: operator.username,
+    ...access,
+  });
+  try {
+    await auditLog().append([entry]);
+  } catch (error) {
+    if (options.mustRecord) throw error;
     logger.error('audit entry not recorded', { auditEntry: redactAuditEntry(entry), error: error as Error });
     metrics.addMetric(METRICS.errors, MetricUnit.Count, 1);
   }

@@ -45,6 +45,24 @@ export function sessionTokenOf(headers: Headers): string | undefined {
   return undefined;
 }
 
+/**
+ * A session token sent as `Authorization: Bearer <token>` by API clients and scripts (the value of the
+ * session cookie). Browsers never attach it on their own, so bearer requests need no CSRF token.
+ */
+export function bearerTokenOf(headers: Headers): string | undefined {
+  const match = /^Bearer\s+([A-Za-z0-9_-]{16,200})\s*$/i.exec(headerOf(headers, 'authorization') ?? '');
+  return match?.[1];
+}
+
+/** `Authorization: Basic base64(username:password)`, for API clients and scripts. */
+export function basicCredentialsOf(headers: Headers): { username: string; password: string } | undefined {
+  const match = /^Basic\s+([A-Za-z0-9+/=]{4,400})\s*$/i.exec(headerOf(headers, 'authorization') ?? '');
+  if (!match) return undefined;
+  const decoded = Buffer.from(match[1]!, 'base64').toString('utf8');
+  const colon = decoded.indexOf(':');
+  return colon > 0 ? { username: decoded.slice(0, colon), password: decoded.slice(colon + 1) } : undefined;
+}
+
 /** True when the client reached us over TLS (API Gateway and TLS proxies set X-Forwarded-Proto). */
 export function cameOverHttps(headers: Headers): boolean {
   return headerOf(headers, 'x-forwarded-proto')?.split(',')[0]?.trim().toLowerCase() === 'https';

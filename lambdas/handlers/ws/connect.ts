@@ -1,11 +1,12 @@
 /**
  * WebSocket $connect: registers the connection with who opened it. A customer token (`?token=<HS256 JWT>`,
  * signed by the company's backend) that does not verify refuses the connection with 401; a valid one ties
- * the connection to its customer id; none means an anonymous customer. An operator's session (checked by
- * the $connect authorizer) records the operator's roles, which the console feed requires.
+ * the connection to its customer id (and records `transcript_consent: false`); none means an anonymous
+ * customer. An operator's session (checked by the $connect authorizer) records the operator's roles, which
+ * the console feed requires.
  */
 import type { Context } from 'aws-lambda';
-import { InvalidCustomerTokenError, verifyCustomerToken } from '#core/customerToken';
+import { type CustomerIdentity, InvalidCustomerTokenError, verifyCustomerToken } from '#core/customerToken';
 import { operatorOf } from '../shared/authorization';
 import { customerTokenSecret } from '../shared/customerTokenSecret';
 import { instrumented } from '../shared/middleware';
@@ -17,7 +18,7 @@ const refused = (message: string) => ({ statusCode: 401, body: JSON.stringify({ 
 
 export const handler = instrumented(async (event: WebSocketRequest, _context: Context) => {
   const token = event.queryStringParameters?.token;
-  let customerId: string | undefined;
+  let customer: CustomerIdentity | undefined;
   if (token !== undefined) {
     const secret = await customerTokenSecret();
     if (!secret) {
@@ -27,7 +28,7 @@ export const handler = instrumented(async (event: WebSocketRequest, _context: Co
       return refused('Unauthorized');
     }
     try {
-      customerId = verifyCustomerToken(token, secret, Date.now()).customerId;
+      customer = verifyCustomerToken(token, secret, Date.now());
     } catch (error) {
       if (!(error instanceof InvalidCustomerTokenError)) throw error;
       logger.info('customer token refused', { reason: error.message });
@@ -37,7 +38,11 @@ export const handler = instrumented(async (event: WebSocketRequest, _context: Co
   await supportDesk().customerConnected(
     event.requestContext.connectionId,
     event.requestContext.identity?.sourceIp,
-    { customerId, operatorRoles: operatorOf(event)?.roles },
+    {
+      customerId: customer?.customerId,
+      ...(customer?.consent === false ? { consentToStoreTranscripts: false as const } : {}),
+      operatorRoles: operatorOf(event)?.roles,
+    },
   );
   return { statusCode: 200 };
 });
