@@ -101,7 +101,11 @@ export function createSupportMaxStacks(app: App, config: AppConfig): SupportMaxS
     triage: config.triage,
     notifications: config.notifications,
     auditArchive,
-    email: emailChannel && { settings: emailChannel, mailKey: data.dataKey },
+    email: emailChannel && {
+      settings: emailChannel,
+      mailKey: data.dataKey,
+      attachments: { bucketName: contentBucketName, encryptionKey: data.dataKey },
+    },
   });
   const api = new ApiStack(app, 'Api', {
     ...name('Api'),
@@ -117,6 +121,7 @@ export function createSupportMaxStacks(app: App, config: AppConfig): SupportMaxS
     knowledgeBaseIndex,
     auditArchive,
     email: emailChannel,
+    attachments: emailChannel && { bucketName: contentBucketName, encryptionKey: data.dataKey },
     customerTokenSecretName: config.customerTokenSecretName,
   });
   const observability = new ObservabilityStack(app, 'Observability', {

@@ -132,6 +132,8 @@ export async function startLocalFace(options: LocalFaceOptions): Promise<LocalFa
       AWS_ENDPOINT_URL_SQS: sqs.endpoint,
       SUPPORT_EMAIL_ADDRESS: process.env.SUPPORT_EMAIL_ADDRESS ?? 'support@example.com',
       EMAIL_OUTBOX_DIR: join(dataDir, 'outbox'),
+      // E-mail attachments under DATA_DIR/attachments/ (the transcript bucket on AWS).
+      ATTACHMENTS_DIR: dataDir,
       ESCALATION_QUEUE_URL: escalations.queueUrl,
       EVENT_BUS_NAME: 'supportmax',
       TURN_STATE_MACHINE_ARN,
@@ -340,17 +342,15 @@ export async function startLocalFace(options: LocalFaceOptions): Promise<LocalFa
 
 /** Customers' e-mails over SMTP into the e-mail channel (SES → S3 → SQS → Lambda does this on AWS). */
 async function startEmailIntake(options: LocalFaceOptions, log: NonNullable<LocalFaceOptions['logger']>) {
-  const [{ startSmtpServer }, { parseInboundEmail }, { emailIntakeChannel }] = await Promise.all([
+  const [{ startSmtpServer }, { takeInboundEmail }] = await Promise.all([
     import('./smtpServer'),
-    import('#adapters/mimeParser'),
-    import('#handlers/shared/crmRuntime'),
+    import('#handlers/shared/inboundEmail'),
   ]);
   return startSmtpServer({
     port: options.smtpPort ?? 2525,
     host: options.host ?? '127.0.0.1',
     onMail: async (raw, envelope) => {
-      const { email } = await parseInboundEmail(raw, { envelopeFrom: envelope.from });
-      await emailIntakeChannel().receive(email);
+      await takeInboundEmail(raw, { envelopeFrom: envelope.from });
     },
     onError: (error) => log.error('e-mail intake refused or failed a message', error),
   });

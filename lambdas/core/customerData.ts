@@ -45,6 +45,8 @@ export interface CustomerDataDependencies {
   readonly connections: ConnectionStore;
   /** The e-mail channel's thread state; without it (no e-mail channel) there is none to export or erase. */
   readonly emailThreads?: EmailThreadRecords;
+  /** Stored e-mail attachments; erased with their conversation. */
+  readonly attachments?: { eraseConversation(conversationId: string): Promise<void> };
   /** Ends the escalation workflow's wait on an erased case (it then finds the case gone and stops). */
   readonly caseWorkflow?: Pick<CaseWorkflow, 'releaseWait'>;
   readonly clock: Clock;
@@ -210,9 +212,10 @@ export class CustomerData {
   }
 
   private async eraseConversation(conversation: ConversationRecord): Promise<DataCounts> {
-    const { conversations, cases, connections, emailThreads, caseWorkflow } = this.deps;
+    const { conversations, cases, connections, emailThreads, caseWorkflow, attachments } = this.deps;
     const { conversationId } = conversation;
     const caseRecords = await this.casesOf(conversation);
+    await attachments?.eraseConversation(conversationId);
     const emailItems =
       (await emailThreads?.eraseThread(
         conversationId,

@@ -238,8 +238,9 @@ export class EmailChannel {
     const auth = inbound.authentication;
     if (auth?.virus === 'fail') return 'virus found';
     if (auth?.spam === 'fail') return 'spam';
-    // Both failing: a forged From. Replying would send mail to someone who never wrote to us.
-    if (auth?.spf === 'fail' && auth.dkim === 'fail') return 'failed SPF and DKIM (forged sender)';
+    // Neither SPF nor DKIM vouches for the sender: likely a forged From. Replying would send mail to
+    // someone who never wrote to us (backscatter).
+    if (auth && auth.spf !== 'pass' && auth.dkim !== 'pass') return 'failed SPF and DKIM (forged sender)';
     return isAutomatedMail(inbound);
   }
 
@@ -266,7 +267,9 @@ export class EmailChannel {
     // Before the desk sees the turn: a reply sent later by the turn workflow must find this mail.
     await threads.saveLastInbound(contextFor(conversationId, caseId));
     await threads.linkMessageId(messageKey, conversationId);
-    const customerId = await this.deps.findCustomerByEmail?.(inbound.from.address);
+    // The sender's address is an identity only when DKIM proves it (on AWS); locally there is no verdict.
+    const verified = !inbound.authentication || inbound.authentication.dkim === 'pass';
+    const customerId = verified ? await this.deps.findCustomerByEmail?.(inbound.from.address) : undefined;
     const subject = subjectTopic(inbound.subject);
     const result = await this.deps.deliver({
       conversationId,

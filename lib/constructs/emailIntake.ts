@@ -14,6 +14,7 @@ import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import type { IStateMachine } from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
 import { AppFunction } from './appFunction';
+import { type AttachmentLocation, grantAttachmentWrite } from './attachmentAccess';
 import { type EmailChannelSettings, INBOUND_MAIL_PREFIX } from './emailChannel';
 import { grantKeyThroughS3 } from './knowledgeBaseIndexAccess';
 import type { PackageLayer } from './packageLayer';
@@ -31,6 +32,8 @@ export interface EmailIntakeProps {
   readonly turnStateMachine: IStateMachine;
   /** Layers of the packages intake imports besides the desk's: the CRM client (jsforce) and mailparser. */
   readonly packageLayers: readonly PackageLayer[];
+  /** Where attachments are kept (the content bucket). */
+  readonly attachments: AttachmentLocation;
   /** @default 30 s: parse, CRM lookup, desk, workflow start */
   readonly timeout?: Duration;
 }
@@ -92,6 +95,7 @@ export class EmailIntake extends Construct {
       sendsEmail: true,
     });
     props.turnStateMachine.grantStartExecution(this.handler);
+    grantAttachmentWrite(this.handler, props.attachments);
 
     const mails = `arn:${Aws.PARTITION}:s3:::${email.mailBucketName}/${INBOUND_MAIL_PREFIX}*`;
     Grant.addToPrincipal({ grantee: this.handler, actions: ['s3:GetObject'], resourceArns: [mails] });

@@ -11,6 +11,7 @@ import type { IKey } from 'aws-cdk-lib/aws-kms';
 import type { IStateMachine } from 'aws-cdk-lib/aws-stepfunctions';
 import type { Construct } from 'constructs';
 import { AppFunction } from '../constructs/appFunction';
+import { type AttachmentLocation, grantAttachmentErase } from '../constructs/attachmentAccess';
 import { type AuditArchiveLocation, grantAuditAppend, grantAuditRead } from '../constructs/auditArchive';
 import { ChatRoutes } from '../constructs/chatRoutes';
 import type { EmailChannelSettings } from '../constructs/emailChannel';
@@ -45,6 +46,8 @@ export interface ApiStackProps extends StackProps {
   readonly auditArchive: AuditArchiveLocation;
   /** @default no e-mail channel: agent replies reach chat customers only */
   readonly email?: EmailChannelSettings;
+  /** E-mail attachments (with the e-mail channel): erased with a customer's data. */
+  readonly attachments?: AttachmentLocation;
   /** Secrets Manager name of the customer-token secret. @default none: anonymous customers only */
   readonly customerTokenSecretName?: string;
 }
@@ -145,6 +148,7 @@ export class ApiStack extends Stack {
     });
     props.tables.grant(this.customers, 'erase', 'conversations', 'messages', 'cases', 'connections');
     if (props.email) props.tables.grant(this.customers, 'erase', 'emailThreads');
+    if (props.attachments) grantAttachmentErase(this.customers, props.attachments);
     // Erasing a waiting case ends its escalation workflow's wait first.
     grantEndWait(this.customers, props.escalationStateMachine.stateMachineArn);
     grantAuditAppend(this.customers, props.tables, props.auditArchive);

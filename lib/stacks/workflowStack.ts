@@ -10,6 +10,7 @@ import type { IKey } from 'aws-cdk-lib/aws-kms';
 import type { Queue } from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
 import { AppFunction } from '../constructs/appFunction';
+import type { AttachmentLocation } from '../constructs/attachmentAccess';
 import { type AuditArchiveLocation, grantAuditAppend } from '../constructs/auditArchive';
 import type { EmailChannelSettings } from '../constructs/emailChannel';
 import { EmailIntake } from '../constructs/emailIntake';
@@ -60,6 +61,8 @@ export interface WorkflowStackProps extends StackProps {
 export interface WorkflowEmailChannel {
   readonly settings: EmailChannelSettings;
   readonly mailKey: IKey;
+  /** Where e-mail attachments are kept. */
+  readonly attachments: AttachmentLocation;
 }
 
 export class WorkflowStack extends Stack {
@@ -185,6 +188,7 @@ export class WorkflowStack extends Stack {
         desk,
         email: props.email.settings,
         mailKey: props.email.mailKey,
+        attachments: props.email.attachments,
         turnStateMachine: this.turns.stateMachine,
         packageLayers: [
           crmPackages,

@@ -228,7 +228,7 @@ describe('e-mail channel', () => {
     expect(workflow.deadLetterQueues.get('email-intake')).toBe(intake.deadLetterQueue);
   });
 
-  it('gives intake the desk, the e-mail channel, the CRM and the turn workflow, reading only inbound mail', () => {
+  it('gives intake the desk, the e-mail channel, the CRM and the turn workflow, reading only inbound mail and writing only attachments', () => {
     // Prepare
     const { workflow } = synth.stacks;
     const intake = workflow.emailIntake!.handler;
@@ -259,7 +259,11 @@ describe('e-mail channel', () => {
     expect(allowing('states:StartExecution').map((s) => s.Resource)).toEqual([{ Ref: turnMachine }]);
     expect(allowing('events:PutEvents')).toHaveLength(1);
     expect(allowing('secretsmanager:GetSecretValue')).toHaveLength(1);
-    expect(allowing('s3:PutObject')).toEqual([]);
+    // Attachments: written under attachments/ of the content bucket only.
+    expect(allowing('s3:PutObject').flatMap((s) => arnsOf(s.Resource))).toEqual([
+      'arn:aws:s3:::supportmax-content-123456789012-us-east-1/attachments/*',
+    ]);
+    expect(variablesOf(workflow, intake).TRANSCRIPT_BUCKET).toBe('supportmax-content-123456789012-us-east-1');
     expect(layers.map((l) => l.Ref.replace(/Layer[0-9A-F]{8}$/, '')).sort()).toEqual([
       'CrmPackages',
       'DeskPackages',
@@ -303,6 +307,22 @@ describe('e-mail channel', () => {
         ...senders().map(([stack, fn]) => `${stack.node.id}/${logicalId(stack, fn)}`),
         `Api/${logicalId(api, api.customers)}`,
       ].sort(),
+    );
+  });
+
+  it('lets the GDPR function list and delete attachments only, under attachments/', () => {
+    // Prepare
+    const { api } = synth.stacks;
+    const statements = statementsOfRole(synth.template(api), logicalId(api, roleOf(api.customers)));
+    const allowing = (action: string) => statements.filter((s) => list(s.Action).includes(action));
+
+    // Assess
+    expect(allowing('s3:DeleteObject').flatMap((s) => arnsOf(s.Resource))).toEqual([
+      'arn:aws:s3:::supportmax-content-123456789012-us-east-1/attachments/*',
+    ]);
+    expect(JSON.stringify(allowing('s3:ListBucket')[0]!.Condition)).toContain('attachments/*');
+    expect(allowing('s3:PutObject').flatMap((s) => arnsOf(s.Resource))).not.toContain(
+      'arn:aws:s3:::supportmax-content-123456789012-us-east-1/attachments/*',
     );
   });
 

@@ -482,6 +482,7 @@ describe('EmailChannel with a turn that completes later (turn workflow)', () => 
 describe('EmailChannel safety rules', () => {
   it.each([
     [{ dkim: 'fail', spf: 'fail' }, 'failed SPF and DKIM (forged sender)'],
+    [{ dkim: 'none', spf: 'none' }, 'failed SPF and DKIM (forged sender)'],
     [{ dkim: 'pass', spf: 'pass', virus: 'fail' }, 'virus found'],
     [{ dkim: 'pass', spf: 'pass', spam: 'fail' }, 'spam'],
   ] as const)('drops a mail with SES verdicts %o', async (authentication, reason) => {
@@ -534,6 +535,20 @@ describe('EmailChannel safety rules', () => {
 
     // Assess
     expect(desk.turns[0]!.customerId).toBe('cust-42');
+  });
+
+  it('does not take the sender address as an identity without a DKIM pass (SPF alone answers, anonymously)', async () => {
+    // Prepare
+    const { channel, desk } = channelWith(await inMemoryStores(), {
+      findCustomerByEmail: async () => 'cust-42',
+    });
+
+    // Act
+    await channel.receive(customerMail({ authentication: { dkim: 'none', spf: 'pass' } }));
+
+    // Assess
+    expect(desk.turns).toHaveLength(1);
+    expect(desk.turns[0]!.customerId).toBeUndefined();
   });
 });
 

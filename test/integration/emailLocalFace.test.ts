@@ -83,8 +83,12 @@ describe('e-mail channel in the local face', () => {
       subject: 'Invoice question',
       messageId: '<t1-a@example.com>',
       text: 'Hello, where can I download my invoices?\n\nThanks,\nAlice\n\nSent from my iPhone',
+      attachments: [
+        { filename: 'screenshot.png', content: Buffer.from('not really a png'), contentType: 'image/png' },
+      ],
     });
     const first = await replyTo('<t1-a@example.com>');
+    const stored = readdirSync(join(dataDir, 'attachments'), { recursive: true }).map(String);
 
     // Assess 1
     expect(first.subject).toBe('Re: Invoice question');
@@ -93,6 +97,7 @@ describe('e-mail channel in the local face', () => {
     expect(first.text).toContain('Sources:');
     expect(first.text).not.toContain('**');
     expect(first.headers.get('auto-submitted')).toBe('auto-replied');
+    expect(stored.some((path) => path.endsWith('0-screenshot.png'))).toBe(true);
 
     // Act 2: the customer answers the reply, quoting it; then once more
     await send({

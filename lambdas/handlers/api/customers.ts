@@ -15,6 +15,7 @@ import { domainClock } from '../shared/clock';
 import { optionalEnv } from '../shared/env';
 import { ApiError, json, pathParameter, restHandler } from '../shared/http';
 import {
+  attachmentStore,
   caseStore,
   caseWaits,
   connectionStore,
@@ -31,6 +32,7 @@ const customerData = once(
       connections: connectionStore(),
       ...(optionalEnv(EMAIL_TABLE.envVar) ? { emailThreads: emailStore() } : {}),
       caseWorkflow: caseWaits(),
+      ...(attachmentStore() ? { attachments: attachmentStore()! } : {}),
       clock: domainClock,
     }),
 );

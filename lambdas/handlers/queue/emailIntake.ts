@@ -8,9 +8,9 @@
 import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import type { Context, S3Event, SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { z } from 'zod';
-import { InvalidEmailError, parseInboundEmail } from '#adapters/mimeParser';
-import { emailIntakeChannel } from '../shared/crmRuntime';
+import { InvalidEmailError } from '#adapters/mimeParser';
 import { numberEnv } from '../shared/env';
+import { takeInboundEmail } from '../shared/inboundEmail';
 import { instrumented } from '../shared/middleware';
 import { logger } from '../shared/powertools';
 
@@ -45,11 +45,10 @@ export const handler = instrumented(async (event: SQSEvent, _context: Context): 
       for (const entry of notification.Records.filter((r) => r.eventName.startsWith('ObjectCreated'))) {
         const raw = await readMail(entry.s3.bucket.name, entry.s3.object.key);
         try {
-          const { email } = await parseInboundEmail(raw, {
+          const outcome = await takeInboundEmail(raw, {
             sesReceiptHeaders: true,
             maxAttachmentBytes: numberEnv('EMAIL_MAX_ATTACHMENT_BYTES', 10 * 1024 * 1024),
           });
-          const outcome = await emailIntakeChannel().receive(email);
           if (outcome.kind === 'duplicate' && outcome.inProgress) {
             throw new Error(`mail ${outcome.messageId} is still being processed; retrying later`);
           }

@@ -19,6 +19,11 @@ import {
   DynamoConnectionStore,
   DynamoConversationStore,
 } from '#adapters/dynamoSupportStores';
+import {
+  type EmailAttachmentStore,
+  FileAttachmentStore,
+  S3AttachmentStore,
+} from '#adapters/emailAttachmentStore';
 import { EmlFileSender, SesEmailSender } from '#adapters/emailOutbox';
 import { EMAIL_TABLE } from '#adapters/emailTableDefinition';
 import { createEmbeddedEngine } from '#adapters/engineFactory';
@@ -218,6 +223,14 @@ export const caseWaits = once(() => {
       if (record.waitToken) await callbacks.succeed(record.waitToken, { outcome });
     },
   };
+});
+
+/** E-mail attachments: files under ATTACHMENTS_DIR locally, TRANSCRIPT_BUCKET on AWS; none without either. */
+export const attachmentStore = once((): EmailAttachmentStore | undefined => {
+  const dir = optionalEnv('ATTACHMENTS_DIR');
+  if (dir) return new FileAttachmentStore(dir);
+  const bucket = optionalEnv('TRANSCRIPT_BUCKET');
+  return bucket ? new S3AttachmentStore(new S3Client({}), bucket) : undefined;
 });
 
 export const emailStore = once(() => new DynamoEmailStore(documentClient(), requireEnv(EMAIL_TABLE.envVar)));
