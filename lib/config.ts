@@ -4,7 +4,7 @@
  * (account and region only, when the context leaves them unset). Stacks receive plain typed values from it.
  */
 import { z } from 'zod';
-import { QUEUE_BY_INTENT } from '#core/caseTriage';
+import { ALL_QUEUES } from '#core/caseTriage';
 import { baseModelId, MODEL_PRICES } from '#core/pricing';
 import { type FirstResponseOverrides, parseSlaOverrides } from '#core/slaPolicy';
 import { DEFAULT_MAX_INPUT_TOKENS } from '#core/tokenBudget';
@@ -38,10 +38,7 @@ const PROFILE_REGIONS: Record<string, RegExp> = {
 const secretName = z.string().regex(/^[A-Za-z0-9/_+=.@-]{1,512}$/, 'must be a Secrets Manager secret name');
 
 /** Team queues cases are routed to (caseTriage), plus "*" for every queue without its own address. */
-export const TEAM_QUEUES = [...new Set([...Object.values(QUEUE_BY_INTENT), 'general', '*'])] as [
-  string,
-  ...string[],
-];
+export const TEAM_QUEUES = [...new Set([...ALL_QUEUES, '*'])] as [string, ...string[]];
 
 /**
  * Nested settings are objects in cdk.json and JSON strings on the command line

@@ -124,30 +124,29 @@ function field(doc, labelText, input) {
   return label;
 }
 
-/** The one-time password must be replaced before anything else works. */
-function showPasswordDialog(doc, submit) {
+function input(doc, name, { type = 'text', autocomplete = name, minLength } = {}) {
+  const element = doc.createElement('input');
+  element.type = type;
+  element.name = name;
+  element.autocomplete = autocomplete;
+  element.required = true;
+  if (minLength) element.minLength = minLength;
+  return element;
+}
+
+/**
+ * A modal form: resolves once `submit` succeeds, rejects with a 401 ApiError when cancelled. `submit` may
+ * throw; `failure(error)` words the message shown in the dialog.
+ */
+function showFormDialog(doc, { id, title, hint, fields, submitLabel, cancelled, submit, failure }) {
   return new Promise((resolve, reject) => {
     const dialog = doc.createElement('dialog');
     dialog.className = 'dialog';
-    dialog.setAttribute('aria-labelledby', 'password-title');
+    dialog.setAttribute('aria-labelledby', id);
     const form = doc.createElement('form');
-    const title = doc.createElement('h2');
-    title.id = 'password-title';
-    title.textContent = 'Choose a new password';
-    const hint = doc.createElement('p');
-    hint.className = 'muted';
-    hint.textContent = 'Your password was set by an administrator. Choose your own: at least 12 characters.';
-    const password = doc.createElement('input');
-    password.type = 'password';
-    password.name = 'new-password';
-    password.autocomplete = 'new-password';
-    password.required = true;
-    password.minLength = 12;
-    const repeat = doc.createElement('input');
-    repeat.type = 'password';
-    repeat.name = 'repeat-password';
-    repeat.autocomplete = 'new-password';
-    repeat.required = true;
+    const heading = doc.createElement('h2');
+    heading.id = id;
+    heading.textContent = title;
     const message = doc.createElement('p');
     message.className = 'form-error';
     message.setAttribute('role', 'alert');
@@ -160,16 +159,16 @@ function showPasswordDialog(doc, submit) {
     const ok = doc.createElement('button');
     ok.type = 'submit';
     ok.className = 'button primary';
-    ok.textContent = 'Set password';
+    ok.textContent = submitLabel;
     actions.append(cancel, ok);
-    form.append(
-      title,
-      hint,
-      field(doc, 'New password', password),
-      field(doc, 'Repeat new password', repeat),
-      message,
-      actions,
-    );
+    const parts = [heading];
+    if (hint) {
+      const p = doc.createElement('p');
+      p.className = 'muted';
+      p.textContent = hint;
+      parts.push(p);
+    }
+    form.append(...parts, ...fields.map(([label, element]) => field(doc, label, element)), message, actions);
     dialog.append(form);
     doc.body.append(dialog);
 
@@ -182,104 +181,77 @@ function showPasswordDialog(doc, submit) {
       if (error) reject(error);
       else resolve();
     };
-    const cancelled = () => new ApiError(401, 'unauthorized', 'Password change cancelled');
-    cancel.addEventListener('click', () => finish(cancelled()));
+    cancel.addEventListener('click', () => finish(new ApiError(401, 'unauthorized', cancelled)));
     dialog.addEventListener('cancel', (event) => {
       event.preventDefault();
-      finish(cancelled());
+      finish(new ApiError(401, 'unauthorized', cancelled));
     });
     form.addEventListener('submit', async (event) => {
       event.preventDefault();
       message.textContent = '';
-      if (password.value !== repeat.value) {
-        message.textContent = 'The two passwords differ.';
-        repeat.select();
-        return;
-      }
       ok.disabled = true;
       try {
-        await submit(password.value);
+        await submit();
         finish();
       } catch (error) {
-        message.textContent = `Could not set the password: ${error.message}`;
-        password.select();
+        message.textContent = failure(error);
       } finally {
         ok.disabled = false;
       }
     });
     dialog.showModal();
-    password.focus();
+    fields[0][1].focus();
+  });
+}
+
+/** The one-time password must be replaced before anything else works. */
+function showPasswordDialog(doc, submit) {
+  const password = input(doc, 'new-password', {
+    type: 'password',
+    autocomplete: 'new-password',
+    minLength: 12,
+  });
+  const repeat = input(doc, 'repeat-password', { type: 'password', autocomplete: 'new-password' });
+  const mismatch = new Error('The two passwords differ.');
+  return showFormDialog(doc, {
+    id: 'password-title',
+    title: 'Choose a new password',
+    hint: 'Your password was set by an administrator. Choose your own: at least 12 characters.',
+    fields: [
+      ['New password', password],
+      ['Repeat new password', repeat],
+    ],
+    submitLabel: 'Set password',
+    cancelled: 'Password change cancelled',
+    submit: async () => {
+      if (password.value !== repeat.value) throw mismatch;
+      await submit(password.value);
+    },
+    failure: (error) => {
+      (error === mismatch ? repeat : password).select();
+      return error === mismatch ? mismatch.message : `Could not set the password: ${error.message}`;
+    },
   });
 }
 
 function showLoginDialog(doc, submit) {
-  return new Promise((resolve, reject) => {
-    const dialog = doc.createElement('dialog');
-    dialog.className = 'dialog';
-    dialog.setAttribute('aria-labelledby', 'login-title');
-    const form = doc.createElement('form');
-    const title = doc.createElement('h2');
-    title.id = 'login-title';
-    title.textContent = 'Sign in to continue';
-    const username = doc.createElement('input');
-    username.name = 'username';
-    username.autocomplete = 'username';
-    username.required = true;
-    const password = doc.createElement('input');
-    password.type = 'password';
-    password.name = 'password';
-    password.autocomplete = 'current-password';
-    password.required = true;
-    const message = doc.createElement('p');
-    message.className = 'form-error';
-    message.setAttribute('role', 'alert');
-    const actions = doc.createElement('div');
-    actions.className = 'dialog-actions';
-    const cancel = doc.createElement('button');
-    cancel.type = 'button';
-    cancel.className = 'button secondary';
-    cancel.textContent = 'Cancel';
-    const ok = doc.createElement('button');
-    ok.type = 'submit';
-    ok.className = 'button primary';
-    ok.textContent = 'Sign in';
-    actions.append(cancel, ok);
-    form.append(title, field(doc, 'Username', username), field(doc, 'Password', password), message, actions);
-    dialog.append(form);
-    doc.body.append(dialog);
-
-    let settled = false;
-    const finish = (error) => {
-      if (settled) return;
-      settled = true;
-      dialog.close();
-      dialog.remove();
-      if (error) reject(error);
-      else resolve();
-    };
-    cancel.addEventListener('click', () => finish(new ApiError(401, 'unauthorized', 'Sign-in cancelled')));
-    dialog.addEventListener('cancel', (event) => {
-      event.preventDefault();
-      finish(new ApiError(401, 'unauthorized', 'Sign-in cancelled'));
-    });
-    form.addEventListener('submit', async (event) => {
-      event.preventDefault();
-      ok.disabled = true;
-      message.textContent = '';
-      try {
-        await submit(username.value, password.value);
-        finish();
-      } catch (error) {
-        message.textContent =
-          error instanceof ApiError && error.status === 401
-            ? 'Wrong username or password.'
-            : `Could not sign in: ${error.message}`;
-        password.select();
-      } finally {
-        ok.disabled = false;
-      }
-    });
-    dialog.showModal();
-    username.focus();
+  const username = input(doc, 'username');
+  const password = input(doc, 'password', { type: 'password', autocomplete: 'current-password' });
+  return showFormDialog(doc, {
+    id: 'login-title',
+    title: 'Sign in to continue',
+    fields: [
+      ['Username', username],
+      ['Password', password],
+    ],
+    submitLabel: 'Sign in',
+    cancelled: 'Sign-in cancelled',
+    submit: () => submit(username.value, password.value),
+    failure: (error) => {
+      password.select();
+      return error instanceof ApiError && error.status === 401
+        ? 'Wrong username or password.'
+        : `Could not sign in: ${error.message}`;
+    },
   });
 }

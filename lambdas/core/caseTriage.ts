@@ -37,6 +37,17 @@ export const QUEUE_BY_INTENT: Record<Intent, string> = {
   general_inquiry: 'general',
 };
 
+/** Enterprise customers have their own lane in every team: their cases go to `<team>-enterprise`. */
+export function routedQueue(teamQueue: string, tier: string): string {
+  return tier === 'enterprise' && !teamQueue.endsWith('-enterprise') ? `${teamQueue}-enterprise` : teamQueue;
+}
+
+/** Every queue a case can land in (team queues and their enterprise lanes). */
+export const ALL_QUEUES: readonly string[] = [...new Set(Object.values(QUEUE_BY_INTENT))].flatMap((queue) => [
+  queue,
+  `${queue}-enterprise`,
+]);
+
 // Entities: what an agent would otherwise copy out of the conversation by hand. Every pattern needs a shape
 // that is hard to mistake (a CUST-/INV-/ORD- prefix, an "@", an E1234 code) or a context word ("version",
 // "order #", "error"), so dates, prices, times and phone numbers stay out.
@@ -370,17 +381,19 @@ export function triageEscalation(input: TriageInput): Triage {
       signals,
       priorityReason: decided.why,
       tier,
-      ...(customer
-        ? {
-            customer: {
-              customerId: customer.customerId,
-              name: customer.name,
-              email: customer.email,
-              tier: customer.tier,
-            },
-          }
-        : {}),
+      ...(customer ? { customer: handoffCustomer(customer) } : {}),
     },
+  };
+}
+
+/** The customer as the handoff packet shows them. */
+export function handoffCustomer(customer: CustomerProfile): NonNullable<HandoffPacket['customer']> {
+  return {
+    customerId: customer.customerId,
+    name: customer.name,
+    email: customer.email,
+    tier: customer.tier,
+    ...(customer.company ? { company: customer.company } : {}),
   };
 }
 

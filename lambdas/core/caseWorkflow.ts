@@ -6,6 +6,8 @@
  * the case is resolved or the customer leaves. Every step is idempotent: a restarted workflow (the local
  * face starts open cases' workflows again after a restart) skips what is done and keeps its deadlines.
  */
+
+import { handoffCustomer, routedQueue } from './caseTriage';
 import type { Crm, CustomerProfile, CustomerTier } from './crm';
 import type { CaseOpened, EventPublisher, SlaBreached } from './domainEvents';
 import type { Clock } from './ports';
@@ -233,6 +235,8 @@ export class CaseWorkflow {
       {
         priority: decided.priority,
         tier,
+        // The customer's tier routes too: enterprise cases go to their team's enterprise lane.
+        queue: routedQueue(record.queue, tier),
         level: plan.level,
         slaDueAt: this.iso(plan.dueAt),
         slaTargetSeconds: plan.targetSeconds,
@@ -241,17 +245,7 @@ export class CaseWorkflow {
           ...record.handoff,
           tier,
           priorityReason: decided.why,
-          ...(customer
-            ? {
-                customer: {
-                  customerId: customer.customerId,
-                  name: customer.name,
-                  email: customer.email,
-                  tier: customer.tier,
-                  ...(customer.company ? { company: customer.company } : {}),
-                },
-              }
-            : {}),
+          ...(customer ? { customer: handoffCustomer(customer) } : {}),
         },
         updatedAt: this.iso(),
       },

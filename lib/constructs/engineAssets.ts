@@ -103,31 +103,54 @@ export class EngineAssets extends Construct {
       hash.update(relative(nodeModulesDir, dir)).update(readFileSync(join(dir, 'package.json')));
     }
 
-    this.layer = new LayerVersion(this, 'Layer', {
+    this.layer = copiedLayer(this, 'Layer', {
       description: 'SupportMax engine assets: models, knowledge base, sentence-embedding model',
-      compatibleRuntimes: [Runtime.NODEJS_22_X],
-      compatibleArchitectures: [Architecture.ARM_64],
-      removalPolicy: RemovalPolicy.DESTROY,
-      code: Code.fromAsset(modelsDir, {
-        assetHashType: AssetHashType.CUSTOM,
-        assetHash: hash.digest('hex'),
-        bundling: {
-          // Only used if local bundling were impossible; the copy below needs nothing but Node.
-          image: DockerImage.fromRegistry('public.ecr.aws/docker/library/node:22-slim'),
-          local: {
-            tryBundle(outputDir: string) {
-              const copy = (from: string, to: string) =>
-                cpSync(from, join(outputDir, to), { recursive: true, dereference: true });
-              mkdirSync(join(outputDir, 'nodejs', 'node_modules'), { recursive: true });
-              for (const dir of packages)
-                copy(dir, join('nodejs', 'node_modules', relative(nodeModulesDir, dir)));
-              copy(modelsDir, join('supportmax', 'models'));
-              copy(kbDir, join('supportmax', 'data', 'kb'));
-              return true;
-            },
-          },
-        },
-      }),
+      assetDir: modelsDir,
+      assetHash: hash.digest('hex'),
+      copy(outputDir) {
+        const copy = (from: string, to: string) =>
+          cpSync(from, join(outputDir, to), { recursive: true, dereference: true });
+        mkdirSync(join(outputDir, 'nodejs', 'node_modules'), { recursive: true });
+        for (const dir of packages) copy(dir, join('nodejs', 'node_modules', relative(nodeModulesDir, dir)));
+        copy(modelsDir, join('supportmax', 'models'));
+        copy(kbDir, join('supportmax', 'data', 'kb'));
+      },
     });
   }
+}
+
+/**
+ * A Node.js 22 / arm64 layer assembled by plain file copies at synth time (no Docker): `copy` fills the
+ * asset directory, `assetHash` says when it changes.
+ */
+export function copiedLayer(
+  scope: Construct,
+  id: string,
+  props: {
+    readonly description: string;
+    readonly assetDir: string;
+    readonly assetHash: string;
+    copy(outputDir: string): void;
+  },
+): LayerVersion {
+  return new LayerVersion(scope, id, {
+    description: props.description,
+    compatibleRuntimes: [Runtime.NODEJS_22_X],
+    compatibleArchitectures: [Architecture.ARM_64],
+    removalPolicy: RemovalPolicy.DESTROY,
+    code: Code.fromAsset(props.assetDir, {
+      assetHashType: AssetHashType.CUSTOM,
+      assetHash: props.assetHash,
+      bundling: {
+        // Only used if local bundling were impossible; the copy needs nothing but Node.
+        image: DockerImage.fromRegistry('public.ecr.aws/docker/library/node:22-slim'),
+        local: {
+          tryBundle(outputDir: string) {
+            props.copy(outputDir);
+            return true;
+          },
+        },
+      },
+    }),
+  });
 }

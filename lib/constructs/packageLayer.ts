@@ -7,10 +7,9 @@
 import { createHash } from 'node:crypto';
 import { cpSync, mkdirSync, readFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
-import { AssetHashType, DockerImage, RemovalPolicy } from 'aws-cdk-lib';
-import { Architecture, Code, type ILayerVersion, LayerVersion, Runtime } from 'aws-cdk-lib/aws-lambda';
+import type { ILayerVersion } from 'aws-cdk-lib/aws-lambda';
 import { Construct } from 'constructs';
-import { packageClosure } from './engineAssets';
+import { copiedLayer, packageClosure } from './engineAssets';
 import { PROJECT_ROOT } from './projectRoot';
 
 /** What runtime.ts imports for every desk handler: nodemailer composes e-mail replies. */
@@ -70,33 +69,21 @@ export class PackageLayer extends Construct {
     }
     hash.update(JSON.stringify(exclude));
     this.packages = [...props.packages];
-    this.layer = new LayerVersion(this, 'Layer', {
+    this.layer = copiedLayer(this, 'Layer', {
       description: props.description,
-      compatibleRuntimes: [Runtime.NODEJS_22_X],
-      compatibleArchitectures: [Architecture.ARM_64],
-      removalPolicy: RemovalPolicy.DESTROY,
-      code: Code.fromAsset(nodeModulesDir, {
-        assetHashType: AssetHashType.CUSTOM,
-        assetHash: hash.digest('hex'),
-        bundling: {
-          // Only used if local bundling were impossible; the copy below needs nothing but Node.
-          image: DockerImage.fromRegistry('public.ecr.aws/docker/library/node:22-slim'),
-          local: {
-            tryBundle(outputDir: string) {
-              const target = join(outputDir, 'nodejs', 'node_modules');
-              mkdirSync(target, { recursive: true });
-              for (const dir of directories) {
-                cpSync(dir, join(target, relative(nodeModulesDir, dir)), {
-                  recursive: true,
-                  dereference: true,
-                  filter: (source) => !excluded.has(source),
-                });
-              }
-              return true;
-            },
-          },
-        },
-      }),
+      assetDir: nodeModulesDir,
+      assetHash: hash.digest('hex'),
+      copy(outputDir) {
+        const target = join(outputDir, 'nodejs', 'node_modules');
+        mkdirSync(target, { recursive: true });
+        for (const dir of directories) {
+          cpSync(dir, join(target, relative(nodeModulesDir, dir)), {
+            recursive: true,
+            dereference: true,
+            filter: (source) => !excluded.has(source),
+          });
+        }
+      },
     });
   }
 }

@@ -92,7 +92,7 @@ describe('escalation workflow in the local face', () => {
     expect(opened.case).toMatchObject({
       priority: 'P1',
       level: 'L1',
-      queue: 'technical',
+      queue: 'technical-enterprise',
       slaTargetSeconds: 3,
     });
     const handoff = opened.case.handoff;

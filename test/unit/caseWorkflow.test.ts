@@ -115,7 +115,13 @@ describe('CaseWorkflow', () => {
 
     // Assess
     const stored = (await cases.getCase(caseId))!;
-    expect(stored).toMatchObject({ priority: 'P1', tier: 'enterprise', level: 'L1', slaTargetSeconds: 300 });
+    expect(stored).toMatchObject({
+      priority: 'P1',
+      tier: 'enterprise',
+      level: 'L1',
+      slaTargetSeconds: 300,
+      queue: 'technical-enterprise',
+    });
     expect(stored.handoff.customer).toMatchObject({ customerId: 'CUST-1001', tier: 'enterprise' });
     expect(stored.handoff.priorityReason).toBeTruthy();
     expect(stored.crm).toEqual({ system: 'fake', caseId: '500ABCD1234' });

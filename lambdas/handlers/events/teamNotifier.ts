@@ -22,7 +22,8 @@ function recipientFor(queue: string): string | undefined {
   const raw = optionalEnv('TEAM_QUEUE_EMAILS');
   if (!raw) return undefined;
   addresses ??= queueEmails.parse(JSON.parse(raw));
-  return addresses[queue] ?? addresses['*'];
+  // An enterprise lane without its own address goes to its team's.
+  return addresses[queue] ?? addresses[queue.replace(/-enterprise$/, '')] ?? addresses['*'];
 }
 
 export const handler = instrumented(
