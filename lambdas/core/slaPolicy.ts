@@ -84,6 +84,8 @@ export function parseSlaOverrides(
   return validOverrides(raw, source);
 }
 
+const DAY_SECONDS = 24 * 60 * 60;
+
 const NEXT_LEVEL: Record<SupportLevel, SupportLevel> = { L1: 'L2', L2: 'L3', L3: 'L3' };
 
 export class SlaPolicy {
@@ -111,14 +113,24 @@ export class SlaPolicy {
     return { level: 'L1', dueAt: openedAt + targetSeconds * 1000, targetSeconds, breaches: 0 };
   }
 
-  /** The target passed unanswered: the next level (L3 stays L3) gets half the first-response target. */
+  /**
+   * The target passed unanswered: the next level gets half the first-response target. L3 stays L3 and
+   * re-alerts with a doubling interval (capped at a day), so a case nobody takes keeps paging without
+   * flooding, and its workflow's history stays far below Step Functions' 25,000-event limit.
+   */
   afterBreach(plan: SlaPlan, priority: Priority, tier: SlaTier, now: number): SlaPlan {
-    const targetSeconds = Math.max(1, Math.round(this.scaledSeconds(priority, tier) / 2));
+    const half = this.scaledSeconds(priority, tier) / 2;
+    const breaches = plan.breaches + 1;
+    const backoff = plan.level === 'L3' ? 2 ** Math.min(breaches - 2, 20) : 1;
+    const targetSeconds = Math.max(
+      1,
+      Math.round(Math.min(half * backoff, Math.max(half, DAY_SECONDS * this.timeScale))),
+    );
     return {
       level: NEXT_LEVEL[plan.level],
       dueAt: now + targetSeconds * 1000,
       targetSeconds,
-      breaches: plan.breaches + 1,
+      breaches,
     };
   }
 

@@ -125,7 +125,7 @@ describe('SLA policy: first response', () => {
 });
 
 describe('SLA policy: breaches', () => {
-  it('moves L1 → L2 → L3 and stays at L3, each time with half the first-response target from now', () => {
+  it('moves L1 → L2 → L3 with half the first-response target from now, then re-alerts at L3 ever less often', () => {
     // Prepare
     const policy = new SlaPolicy();
     const first = policy.initial('P2', 'pro', OPENED_AT);
@@ -144,12 +144,31 @@ describe('SLA policy: breaches', () => {
       targetSeconds: 1800,
       breaches: 1,
     });
+    expect(l3.targetSeconds).toBe(1800);
     expect(stillL3).toEqual({
       level: 'L3',
-      dueAt: l3.dueAt + 1800 * SECOND,
-      targetSeconds: 1800,
+      dueAt: l3.dueAt + 3600 * SECOND,
+      targetSeconds: 3600,
       breaches: 3,
     });
+  });
+
+  it('caps the L3 re-alert interval at a day, so an unanswered case never floods its workflow history', () => {
+    // Prepare
+    const policy = new SlaPolicy();
+    let plan = policy.initial('P1', 'enterprise', OPENED_AT);
+
+    // Act
+    const targets: number[] = [];
+    for (let i = 0; i < 30; i++) {
+      plan = policy.afterBreach(plan, 'P1', 'enterprise', plan.dueAt);
+      targets.push(plan.targetSeconds);
+    }
+
+    // Assess
+    expect(targets.slice(0, 4)).toEqual([150, 150, 300, 600]);
+    expect(Math.max(...targets)).toBe(86_400);
+    expect(targets.at(-1)).toBe(86_400);
   });
 
   it('halves the scaled target when time is scaled', () => {
