@@ -290,6 +290,7 @@ describe('triageEscalation', () => {
       name: 'Ada Lovelace',
       email: 'ada@analytical.example',
       tier: 'enterprise',
+      company: 'Analytical Engines',
     });
     expect(triage.handoff.tier).toBe('enterprise');
   });
