@@ -5,10 +5,8 @@
  * tests. Lives in local/; lambdas/ must never import it.
  */
 import { randomBytes, randomUUID } from 'node:crypto';
-import { readFile, realpath, stat } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type ServerResponse, STATUS_CODES } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { extname, isAbsolute, relative, resolve } from 'node:path';
 import type { Duplex } from 'node:stream';
 import type {
   APIGatewayAuthorizerResult,
@@ -18,7 +16,10 @@ import type {
   Context,
 } from 'aws-lambda';
 import { type RawData, type WebSocket, WebSocketServer } from 'ws';
-import { type TakeResult, TokenBucketLimiter } from '#core/rateLimiter';
+import { EdgeRateLimits, type GatewayRateLimits, rateLimitedFrame } from './edgeRateLimits';
+import { StaticSite, safeDecode } from './staticSite';
+
+export type { GatewayRateLimits, RateLimit } from './edgeRateLimits';
 
 export type RestHandler = (event: APIGatewayProxyEvent, context: Context) => Promise<APIGatewayProxyResult>;
 
@@ -95,26 +96,6 @@ export type LambdaAuthorizer = (
   event: APIGatewayRequestAuthorizerEvent | WebSocketAuthorizerEvent,
   context: Context,
 ) => Promise<APIGatewayAuthorizerResult>;
-
-/** A token bucket: `capacity` requests at once, refilled at `refillPerSecond`. */
-export interface RateLimit {
-  readonly capacity: number;
-  readonly refillPerSecond: number;
-}
-
-export interface GatewayRateLimits {
-  /** WebSocket upgrades per source IP; over it the upgrade is refused with 429. */
-  readonly connectPerIp?: RateLimit;
-  /**
-   * Frames per connection and per source IP; over either, the gateway answers a `RateLimited` error frame
-   * itself (no handler runs) and keeps the connection, until a connection's rejected frames within 10 s
-   * exceed ten times what its limit admits in 10 s: then it is closed with 1008.
-   */
-  readonly messagesPerConnection?: RateLimit;
-  readonly messagesPerIp?: RateLimit;
-  /** REST requests per source IP; over it 429 `RateLimited` with Retry-After. */
-  readonly restPerIp?: RateLimit;
-}
 
 export interface GatewayLogger {
   info(msg: string, extra?: object): void;
@@ -993,90 +974,6 @@ function writeProxyResult(res: ServerResponse, result: unknown): true | string {
 
 // --- Static console --------------------------------------------------------------------------------
 
-const CONTENT_TYPES: Record<string, string> = {
-  '.html': 'text/html; charset=utf-8',
-  '.js': 'text/javascript; charset=utf-8',
-  '.mjs': 'text/javascript; charset=utf-8',
-  '.css': 'text/css; charset=utf-8',
-  '.svg': 'image/svg+xml',
-  '.png': 'image/png',
-  '.jpg': 'image/jpeg',
-  '.jpeg': 'image/jpeg',
-  '.webp': 'image/webp',
-  '.ico': 'image/x-icon',
-  '.json': 'application/json; charset=utf-8',
-  '.map': 'application/json; charset=utf-8',
-  '.txt': 'text/plain; charset=utf-8',
-  '.woff2': 'font/woff2',
-};
-
-class StaticSite {
-  private constructor(
-    private readonly root: string,
-    private readonly pages: Record<string, string>,
-  ) {}
-
-  static async open(config: { dir: string; pages: Record<string, string> }): Promise<StaticSite> {
-    try {
-      return new StaticSite(await realpath(resolve(config.dir)), config.pages);
-    } catch (error) {
-      throw new Error(`staticFiles.dir is not readable: ${config.dir} (${(error as Error).message})`);
-    }
-  }
-
-  /** Serves the page or file for rawPath; false when there is none (or the path tries to escape the dir). */
-  async serve(rawPath: string, method: 'GET' | 'HEAD', res: ServerResponse): Promise<boolean> {
-    if (escapesRoot(rawPath)) return false;
-    const relativeFile = Object.hasOwn(this.pages, rawPath)
-      ? this.pages[rawPath]
-      : safeDecode(rawPath)?.slice(1);
-    if (!relativeFile) return false;
-    const file = await this.resolveInside(relativeFile);
-    if (!file) return false;
-    const body = await readFile(file);
-    const extension = extname(file).toLowerCase();
-    res.writeHead(200, {
-      'content-type': CONTENT_TYPES[extension] ?? 'application/octet-stream',
-      'content-length': body.length,
-      'x-content-type-options': 'nosniff',
-      ...(extension === '.html' ? { 'cache-control': 'no-cache' } : {}),
-    });
-    res.end(method === 'HEAD' ? undefined : body);
-    return true;
-  }
-
-  /** The real path of a regular file inside the root (symlinks included), or undefined. */
-  private async resolveInside(relativeFile: string): Promise<string | undefined> {
-    const candidate = resolve(this.root, relativeFile);
-    if (!isInside(this.root, candidate)) return undefined;
-    try {
-      const real = await realpath(candidate);
-      return isInside(this.root, real) && (await stat(real)).isFile() ? real : undefined;
-    } catch {
-      return undefined;
-    }
-  }
-}
-
-/** '..' segments, raw or percent-encoded (also double-encoded), backslashes and NULs are never served. */
-function escapesRoot(rawPath: string): boolean {
-  let candidate = rawPath;
-  for (let round = 0; round < 3; round++) {
-    if (/(^|\/)\.\.(\/|$)/.test(candidate) || candidate.includes('\\') || candidate.includes('\0'))
-      return true;
-    const decoded = safeDecode(candidate);
-    if (decoded === undefined) return true;
-    if (decoded === candidate) return false;
-    candidate = decoded;
-  }
-  return true;
-}
-
-function isInside(root: string, candidate: string): boolean {
-  const path = relative(root, candidate);
-  return path !== '' && !path.startsWith('..') && !isAbsolute(path);
-}
-
 // --- Shared plumbing -------------------------------------------------------------------------------
 
 interface ConnectionIdentity {
@@ -1189,14 +1086,6 @@ function decodeSegments(rawPath: string): string[] | undefined {
     segments.push(decoded);
   }
   return segments;
-}
-
-function safeDecode(value: string): string | undefined {
-  try {
-    return decodeURIComponent(value);
-  } catch {
-    return undefined;
-  }
 }
 
 /** Lower-case keys; `headers` keeps the last value of a repeated header, as API Gateway does. */
@@ -1411,90 +1300,4 @@ function isUnsafePathSegment(segment: string): boolean {
     segment.includes('\\') ||
     segment.includes('\0')
   );
-}
-
-/** The client's own id, when the frame carries a well-formed one (read without parsing the whole frame). */
-const CLIENT_MESSAGE_ID = /"clientMessageId"\s*:\s*"([A-Za-z0-9_.:-]{1,100})"/;
-
-function rateLimitedFrame(body: string, retryAfterMs: number): string {
-  const clientMessageId = CLIENT_MESSAGE_ID.exec(body.slice(0, 64 * 1024))?.[1];
-  return JSON.stringify({
-    type: 'error',
-    code: 'RateLimited',
-    message: `Too many messages; retry after ${retryAfterMs} ms`,
-    retryAfterMs,
-    ...(clientMessageId ? { clientMessageId } : {}),
-  });
-}
-
-/** How long rejected frames are counted before a connection counts as abusive. */
-const ABUSE_WINDOW_MS = 10_000;
-/** A connection is closed once its rejected frames exceed this many times what its limit admits. */
-const ABUSE_FACTOR = 10;
-const monotonicClock = { now: () => performance.now() };
-const ALLOWED: TakeResult = { allowed: true, retryAfterMs: 0 };
-
-/** The optional edge limits: one token-bucket limiter per kind, keyed by source IP or connection id. */
-class EdgeRateLimits {
-  private readonly connect: TokenBucketLimiter | undefined;
-  private readonly perConnection: TokenBucketLimiter | undefined;
-  private readonly perIp: TokenBucketLimiter | undefined;
-  private readonly rest: TokenBucketLimiter | undefined;
-  /** Rejected frames per ABUSE_WINDOW_MS past which a connection is closed. */
-  private readonly abuseThreshold: number;
-
-  constructor(limits: GatewayRateLimits = {}) {
-    const limiter = (name: string, limit: RateLimit | undefined) => {
-      if (!limit) return undefined;
-      try {
-        return new TokenBucketLimiter({ ...limit, clock: monotonicClock });
-      } catch (error) {
-        throw new Error(`rateLimits.${name}: ${(error as Error).message}`);
-      }
-    };
-    this.connect = limiter('connectPerIp', limits.connectPerIp);
-    this.perConnection = limiter('messagesPerConnection', limits.messagesPerConnection);
-    this.perIp = limiter('messagesPerIp', limits.messagesPerIp);
-    this.rest = limiter('restPerIp', limits.restPerIp);
-    const frameLimit = limits.messagesPerConnection ?? limits.messagesPerIp;
-    this.abuseThreshold = frameLimit
-      ? ABUSE_FACTOR * (frameLimit.capacity + (frameLimit.refillPerSecond * ABUSE_WINDOW_MS) / 1000)
-      : Number.POSITIVE_INFINITY;
-  }
-
-  admitConnect(ip: string): TakeResult {
-    return this.connect?.take(ip) ?? ALLOWED;
-  }
-
-  admitRest(ip: string): TakeResult {
-    return this.rest?.take(ip) ?? ALLOWED;
-  }
-
-  /** The connection's own bucket first, so one noisy connection does not drain its neighbours' IP budget. */
-  admitFrame(connectionId: string, ip: string): TakeResult {
-    const own = this.perConnection?.take(connectionId) ?? ALLOWED;
-    return own.allowed ? (this.perIp?.take(ip) ?? ALLOWED) : own;
-  }
-
-  forgetConnection(connectionId: string): void {
-    this.perConnection?.forget(connectionId);
-  }
-
-  /** Counts one connection's rejected frames; `rejected()` is true once they amount to sustained abuse. */
-  abuseMeter(): { rejected(): boolean } {
-    let windowStart = monotonicClock.now();
-    let count = 0;
-    const threshold = this.abuseThreshold;
-    return {
-      rejected() {
-        const now = monotonicClock.now();
-        if (now - windowStart >= ABUSE_WINDOW_MS) {
-          windowStart = now;
-          count = 0;
-        }
-        count++;
-        return count > threshold;
-      },
-    };
-  }
 }
