@@ -212,7 +212,17 @@ export class ObservabilityStack extends Stack {
           ]),
         ],
         [
-          graph('Errors', [m(METRICS.errors, 'Sum'), rest5xx]),
+          graph('Errors', [
+            m(METRICS.errors, 'Sum'),
+            rest5xx,
+            // Failed invocations of any handler (counted by the shared middleware, dimension handler).
+            new MathExpression({
+              expression: `SEARCH('{${METRIC_NAMESPACE},handler,service} MetricName="${METRICS.errors}"', 'Sum', 300)`,
+              usingMetrics: {},
+              period: Duration.minutes(5),
+              label: '',
+            }),
+          ]),
           graph('Dead-letter queue depth', dlqDepth),
           graph('Turn workflow failures', workflowFailures),
         ],
