@@ -42,20 +42,23 @@ async function mapped<T>(work: () => Promise<T>, overrides: Partial<typeof STATU
   }
 }
 
-function signedIn(event: APIGatewayProxyEvent, session: SignedIn): APIGatewayProxyResult {
+/** The session as the pages see it; the CSRF token also in its header (web/api.js reads either). */
+function sessionResponse(
+  session: Pick<SignedIn, 'username' | 'roles' | 'csrfToken' | 'passwordChangeRequired'>,
+  headers: Record<string, string> = {},
+): APIGatewayProxyResult {
+  const { username, roles, csrfToken, passwordChangeRequired } = session;
   return json(
     200,
-    {
-      username: session.username,
-      roles: session.roles,
-      csrfToken: session.csrfToken,
-      passwordChangeRequired: session.passwordChangeRequired,
-    },
-    {
-      'set-cookie': sessionCookie(session.token, session.maxAgeSeconds, cameOverHttps(event.headers)),
-      [CSRF_HEADER]: session.csrfToken,
-    },
+    { username, roles, csrfToken, passwordChangeRequired },
+    { ...headers, [CSRF_HEADER]: csrfToken },
   );
+}
+
+function signedIn(event: APIGatewayProxyEvent, session: SignedIn): APIGatewayProxyResult {
+  return sessionResponse(session, {
+    'set-cookie': sessionCookie(session.token, session.maxAgeSeconds, cameOverHttps(event.headers)),
+  });
 }
 
 async function route(event: APIGatewayProxyEvent): Promise<APIGatewayProxyResult> {
@@ -78,16 +81,7 @@ async function route(event: APIGatewayProxyEvent): Promise<APIGatewayProxyResult
       // Cross-origin pages cannot read this response (no CORS), so the token stays ours.
       const session = await auth.validateSession(sessionTokenOf(event.headers));
       if (!session) throw new ApiError(401, 'Unauthorized', 'sign in first');
-      return json(
-        200,
-        {
-          username: session.username,
-          roles: session.roles,
-          csrfToken: session.csrfToken,
-          passwordChangeRequired: session.passwordChangeRequired,
-        },
-        { [CSRF_HEADER]: session.csrfToken },
-      );
+      return sessionResponse(session);
     }
     case 'POST /api/auth/password': {
       const { currentPassword, newPassword } = parseBody(event, passwordBody);
