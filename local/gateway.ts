@@ -1045,7 +1045,8 @@ function outcomeError(outcome: { kind: 'error'; error: unknown } | { kind: 'time
   return outcome.kind === 'error' ? outcome.error : new Error('Integration timed out');
 }
 
-function lambdaContext(functionName: string, timeoutMs: number): Context {
+/** A Lambda-like context for an in-process invocation with `timeoutMs` to run. */
+export function lambdaContext(functionName: string, timeoutMs: number): Context {
   const deadline = Date.now() + timeoutMs;
   const day = new Date().toISOString().slice(0, 10).replaceAll('-', '/');
   const callbackStyle = () => {

@@ -20,6 +20,7 @@ import { LocalEventBus } from './eventBus';
 import {
   type GatewayRateLimits,
   type LambdaAuthorizer,
+  lambdaContext,
   type RestHandler,
   startLocalGateway,
   type WebSocketHandler,
@@ -59,29 +60,13 @@ export interface LocalFace {
 
 type AnyHandler = (event: never, context: Context) => Promise<unknown>;
 
-/** A Lambda-like context for in-process invocations. */
-export function lambdaContext(functionName: string): Context {
-  const deadline = Date.now() + 30_000;
-  return {
-    callbackWaitsForEmptyEventLoop: false,
-    functionName,
-    functionVersion: '$LATEST',
-    invokedFunctionArn: `arn:aws:lambda:${REGION}:${ACCOUNT}:function:${functionName}`,
-    memoryLimitInMB: '1024',
-    awsRequestId: crypto.randomUUID(),
-    logGroupName: `/aws/lambda/${functionName}`,
-    logStreamName: 'local',
-    getRemainingTimeInMillis: () => Math.max(0, deadline - Date.now()),
-    done: () => undefined,
-    fail: () => undefined,
-    succeed: () => undefined,
-  };
-}
+/** Like a Lambda function timeout, for the handlers the face invokes itself (workflow steps, consumers). */
+const HANDLER_TIMEOUT_MS = 30_000;
 
 const invoke = (handler: AnyHandler, name: string) => async (event: unknown) => {
   const t0 = performance.now();
   try {
-    return await handler(event as never, lambdaContext(`supportmax-${name}`));
+    return await handler(event as never, lambdaContext(`supportmax-${name}`, HANDLER_TIMEOUT_MS));
   } finally {
     if (process.env.SUPPORTMAX_TRACE)
       console.log(`[trace] ${name} ${(performance.now() - t0).toFixed(1)} ms`);

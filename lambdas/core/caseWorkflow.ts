@@ -107,9 +107,8 @@ export class CaseWorkflow {
     }
     const outcome = waitOutcomeOf(record);
     if (!outcome) {
-      await this.deps.cases.updateCase(caseId, { waitToken: taskToken });
-      // An agent may have answered between the read and the write; they found no token then.
-      const latest = await this.load(caseId);
+      // The write returns the case as stored: an answer that landed before it found no token, but shows here.
+      const latest = await this.deps.cases.updateCase(caseId, { waitToken: taskToken });
       const late = waitOutcomeOf(latest);
       if (late) await this.deps.callbacks.succeed(taskToken, { outcome: late });
       return;

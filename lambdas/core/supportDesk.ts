@@ -488,7 +488,11 @@ export class SupportDesk {
         await this.deps.emailReplies.agentReply(record.conversationId, agentName, text);
       }
     }
-    if (firstResponse) await this.deps.caseWorkflow?.releaseWait(record, 'replied');
+    if (firstResponse && this.deps.caseWorkflow) {
+      // Read after marking: a token parked since `record` was read is found here, and one parked later
+      // sees firstResponseAt when it is written (CaseWorkflow.registerWait), so no wait is missed.
+      await this.deps.caseWorkflow.releaseWait((await cases.getCase(caseId)) ?? record, 'replied');
+    }
     await events.publish([
       {
         type: 'AgentReplied',

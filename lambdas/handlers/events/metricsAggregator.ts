@@ -172,11 +172,18 @@ function invalid(event: MetricsEvent, error: z.ZodError): Error {
   );
 }
 
-/** One count with its own dimension, flushed at once so the dimension does not spread to other metrics. */
-function countBy(metrics: Metrics, name: string, dimension: string, value: string): void {
+/** One value with its own dimension, flushed at once so the dimension does not spread to other metrics. */
+function countBy(
+  metrics: Metrics,
+  name: string,
+  dimension: string,
+  value: string,
+  unit: (typeof MetricUnit)[keyof typeof MetricUnit] = MetricUnit.Count,
+  amount = 1,
+): void {
   const single = metrics.singleMetric();
   single.addDimension(dimension, value);
-  single.addMetric(name, MetricUnit.Count, 1);
+  single.addMetric(name, unit, amount);
 }
 
 /** EMF metrics of one event: service-level values, plus counts by intent, product area and reason. */
@@ -213,9 +220,14 @@ function emitMetrics(metrics: Metrics, event: DomainEvent): void {
         metrics.addMetric(METRICS.firstResponseSeconds, MetricUnit.Seconds, event.firstResponseSeconds);
         if (event.priority) {
           // Per priority, for the "P1 first response > 5 min" alarm.
-          const single = metrics.singleMetric();
-          single.addDimension('priority', event.priority);
-          single.addMetric(METRICS.firstResponseSeconds, MetricUnit.Seconds, event.firstResponseSeconds);
+          countBy(
+            metrics,
+            METRICS.firstResponseSeconds,
+            'priority',
+            event.priority,
+            MetricUnit.Seconds,
+            event.firstResponseSeconds,
+          );
         }
       }
       return;
