@@ -136,7 +136,6 @@ export async function startLocalFace(options: LocalFaceOptions): Promise<LocalFa
 
     // Handler modules are imported only now, so their Powertools instances see the settings above.
     const handlers = await loadHandlers();
-    const auditHandlers = await loadAuditHandlers();
     const eventBus = new LocalEventBus({
       onUndelivered: (rule, envelope, error) =>
         log.error(`event ${envelope['detail-type']} lost by rule ${rule}`, error),
@@ -146,7 +145,7 @@ export async function startLocalFace(options: LocalFaceOptions): Promise<LocalFa
       consoleNotifier: handlers.consoleNotifier,
       teamNotifier: handlers.teamNotifier,
       crmSync: handlers.crmSync,
-      auditRecorder: auditHandlers.auditRecorder,
+      auditRecorder: handlers.auditRecorder,
     };
     for (const route of EVENT_ROUTES) {
       eventBus.addRule({
@@ -240,12 +239,11 @@ export async function startLocalFace(options: LocalFaceOptions): Promise<LocalFa
     const ws = (handler: AnyHandler, name: string): WebSocketHandler =>
       invoke(handler, name) as unknown as WebSocketHandler;
     // Every /api route but health and login needs an operator session, checked like a Lambda authorizer.
-    const operatorHandlers = await loadOperatorHandlers();
-    const customers = (await import('#handlers/api/customers')).handler as unknown as AnyHandler;
+    const { SESSION_COOKIE } = await import('#handlers/shared/operatorSessions');
     // SUPPORTMAX_CLOCK=controlled (replays, demos): the handlers' one shared clock, moved by POST /@clock.
     const { controlledClock } = await import('#handlers/shared/clock');
     const authorizer = invoke(
-      operatorHandlers.sessionAuthorizer,
+      handlers.sessionAuthorizer,
       'session-authorizer',
     ) as unknown as LambdaAuthorizer;
     // Mail intake listens before the gateway answers /api/health, so "healthy" means every door is open.
@@ -256,30 +254,30 @@ export async function startLocalFace(options: LocalFaceOptions): Promise<LocalFa
       host: options.host ?? '127.0.0.1',
       rest: [
         { method: 'GET', resource: '/api/health', handler: rest(handlers.health) },
-        { method: 'POST', resource: '/api/auth/login', handler: rest(operatorHandlers.auth) },
+        { method: 'POST', resource: '/api/auth/login', handler: rest(handlers.auth) },
         ...(
           [
             ['GET', '/api/metrics', handlers.getMetrics],
-            ['GET', '/api/audit', auditHandlers.audit],
+            ['GET', '/api/audit', handlers.audit],
             ['GET', '/api/cases', handlers.cases],
             ['GET', '/api/cases/{caseId}', handlers.cases],
             ['POST', '/api/cases/{caseId}/takeover', handlers.cases],
             ['POST', '/api/cases/{caseId}/reply', handlers.cases],
             ['POST', '/api/cases/{caseId}/resolve', handlers.cases],
-            ['POST', '/api/auth/logout', operatorHandlers.auth],
-            ['GET', '/api/auth/me', operatorHandlers.auth],
-            ['POST', '/api/auth/password', operatorHandlers.auth],
-            ['GET', '/api/operators', operatorHandlers.operators],
-            ['POST', '/api/operators', operatorHandlers.operators],
-            ['GET', '/api/customers/{customerId}', customers],
-            ['DELETE', '/api/customers/{customerId}', customers],
+            ['POST', '/api/auth/logout', handlers.auth],
+            ['GET', '/api/auth/me', handlers.auth],
+            ['POST', '/api/auth/password', handlers.auth],
+            ['GET', '/api/operators', handlers.operators],
+            ['POST', '/api/operators', handlers.operators],
+            ['GET', '/api/customers/{customerId}', handlers.customers],
+            ['DELETE', '/api/customers/{customerId}', handlers.customers],
           ] as const
         ).map(([method, resource, handler]) => ({ method, resource, handler: rest(handler), authorizer })),
       ],
       websocket: {
         path: '/ws',
         // Operator consoles open the socket with their session cookie; customers connect without one.
-        connectAuthorizer: { handler: authorizer, cookie: operatorHandlers.sessionCookie },
+        connectAuthorizer: { handler: authorizer, cookie: SESSION_COOKIE },
         routes: {
           $connect: ws(handlers.connect, 'connect'),
           $disconnect: ws(handlers.disconnect, 'disconnect'),
@@ -411,85 +409,37 @@ async function bootstrapAdmin(log: NonNullable<LocalFaceOptions['logger']>) {
   );
 }
 
-async function loadAuditHandlers() {
-  const [auditRecorder, audit] = await Promise.all([
-    import('#handlers/events/auditRecorder'),
-    import('#handlers/api/audit'),
-  ]);
-  return {
-    auditRecorder: auditRecorder.handler as unknown as AnyHandler,
-    audit: audit.handler as unknown as AnyHandler,
-  };
-}
+/** Every handler the face runs, as deployed: imported only once the environment above is set. */
+const HANDLER_MODULES = {
+  connect: () => import('#handlers/ws/connect'),
+  disconnect: () => import('#handlers/ws/disconnect'),
+  message: () => import('#handlers/ws/message'),
+  classify: () => import('#handlers/turn/classify'),
+  retrieve: () => import('#handlers/turn/retrieve'),
+  answer: () => import('#handlers/turn/answer'),
+  escalate: () => import('#handlers/turn/escalate'),
+  cases: () => import('#handlers/api/cases'),
+  health: () => import('#handlers/api/health'),
+  getMetrics: () => import('#handlers/api/getMetrics'),
+  audit: () => import('#handlers/api/audit'),
+  auth: () => import('#handlers/api/auth'),
+  operators: () => import('#handlers/api/operators'),
+  customers: () => import('#handlers/api/customers'),
+  sessionAuthorizer: () => import('#handlers/auth/sessionAuthorizer'),
+  metricsAggregator: () => import('#handlers/events/metricsAggregator'),
+  consoleNotifier: () => import('#handlers/events/consoleNotifier'),
+  teamNotifier: () => import('#handlers/events/teamNotifier'),
+  crmSync: () => import('#handlers/events/crmSync'),
+  auditRecorder: () => import('#handlers/events/auditRecorder'),
+  escalationIntake: () => import('#handlers/queue/escalationIntake'),
+  caseStep: () => import('#handlers/case/caseStep'),
+} satisfies Record<string, () => Promise<{ handler: unknown }>>;
 
-async function loadOperatorHandlers() {
-  const [auth, operators, sessionAuthorizer, sessions] = await Promise.all([
-    import('#handlers/api/auth'),
-    import('#handlers/api/operators'),
-    import('#handlers/auth/sessionAuthorizer'),
-    import('#handlers/shared/operatorSessions'),
-  ]);
-  return {
-    sessionCookie: sessions.SESSION_COOKIE,
-    auth: auth.handler as unknown as AnyHandler,
-    operators: operators.handler as unknown as AnyHandler,
-    sessionAuthorizer: sessionAuthorizer.handler as unknown as AnyHandler,
-  };
-}
-
-async function loadHandlers() {
-  const [
-    connect,
-    disconnect,
-    message,
-    classify,
-    retrieve,
-    answer,
-    escalate,
-    cases,
-    health,
-    getMetrics,
-    metricsAggregator,
-    consoleNotifier,
-    escalationIntake,
-    caseStep,
-    teamNotifier,
-    crmSync,
-  ] = await Promise.all([
-    import('#handlers/ws/connect'),
-    import('#handlers/ws/disconnect'),
-    import('#handlers/ws/message'),
-    import('#handlers/turn/classify'),
-    import('#handlers/turn/retrieve'),
-    import('#handlers/turn/answer'),
-    import('#handlers/turn/escalate'),
-    import('#handlers/api/cases'),
-    import('#handlers/api/health'),
-    import('#handlers/api/getMetrics'),
-    import('#handlers/events/metricsAggregator'),
-    import('#handlers/events/consoleNotifier'),
-    import('#handlers/queue/escalationIntake'),
-    import('#handlers/case/caseStep'),
-    import('#handlers/events/teamNotifier'),
-    import('#handlers/events/crmSync'),
-  ]);
-  const h = (module: { handler: unknown }) => module.handler as AnyHandler;
-  return {
-    connect: h(connect),
-    disconnect: h(disconnect),
-    message: h(message),
-    classify: h(classify),
-    retrieve: h(retrieve),
-    answer: h(answer),
-    escalate: h(escalate),
-    cases: h(cases),
-    health: h(health),
-    getMetrics: h(getMetrics),
-    metricsAggregator: h(metricsAggregator),
-    consoleNotifier: h(consoleNotifier),
-    escalationIntake: h(escalationIntake),
-    caseStep: h(caseStep),
-    teamNotifier: h(teamNotifier),
-    crmSync: h(crmSync),
-  };
+async function loadHandlers(): Promise<Record<keyof typeof HANDLER_MODULES, AnyHandler>> {
+  const loaded = await Promise.all(
+    Object.entries(HANDLER_MODULES).map(
+      async ([name, load]) => [name, (await load()).handler as AnyHandler] as const,
+    ),
+  );
+  return Object.fromEntries(loaded) as Record<keyof typeof HANDLER_MODULES, AnyHandler>;
 }
